@@ -1,0 +1,93 @@
+"""The API's one error shape: ``{"error": {"code", "message", "details": [...]}}``."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from tenants.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def _flatten(detail: Any, path: str = "") -> list[dict[str, Any]]:
+    """DRF's nested validation errors as a flat list naming each field (``texts.3``, ``non_field``)."""
+    if isinstance(detail, dict):
+        out: list[dict[str, Any]] = []
+        for key, value in detail.items():
+            name = "non_field" if key in ("non_field_errors", "__all__") else str(key)
+            out += _flatten(value, f"{path}.{name}" if path else name)
+        return out
+    if isinstance(detail, list):
+        if all(isinstance(item, exceptions.ErrorDetail | str) for item in detail):
+            return [
+                {"field": path or None, "message": str(item), "code": getattr(item, "code", "invalid")}
+                for item in detail
+            ]
+        out = []
+        for index, item in enumerate(detail):
+            if item:
+                out += _flatten(item, f"{path}.{index}" if path else str(index))
+        return out
+    return [{"field": path or None, "message": str(detail), "code": getattr(detail, "code", "invalid")}]
+
+
+_CODES = {
+    status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+    status.HTTP_403_FORBIDDEN: "permission_denied",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_406_NOT_ACCEPTABLE: "not_acceptable",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        details = [{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else []
+        return Response(error_body(exc.code, exc.message, details), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        details = _flatten(exc.detail)
+        message = "Invalid input: " + "; ".join(
+            f"{d['field']}: {d['message']}" if d["field"] else d["message"] for d in details[:5]
+        )
+        response.data = error_body("invalid", message, details)
+    else:
+        code = _CODES.get(response.status_code, exc.get_codes() if isinstance(exc.get_codes(), str) else "error")
+        if isinstance(exc, exceptions.AuthenticationFailed):
+            code = "authentication_failed"
+        response.data = error_body(str(code), str(exc.detail))
+    return response
+
+
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def json_server_error(request: HttpRequest) -> JsonResponse:
+    error_id = uuid.uuid4().hex[:12]
+    logger.error("unhandled API error id=%s path=%s", error_id, request.path)
+    return JsonResponse(
+        error_body("internal_error", f"Something went wrong on our side. Quote error id {error_id} to support."),
+        status=500,
+    )
