@@ -163,11 +163,10 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "messages"),
         "data_folder_out": str(CELERY_BROKER_DIR / "messages"),
         "control_folder": str(CELERY_BROKER_DIR / "control"),
-        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
         "store_processed": False,
     }
-    for _folder in ("messages", "control", "processed"):
-        (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    for _folder in (CELERY_BROKER_DIR / "messages", CELERY_BROKER_DIR / "control", VAR_DIR / "celery-results"):
+        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'celery-results'}"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"training.tasks.*": {"queue": "training"}}

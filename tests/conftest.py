@@ -110,7 +110,9 @@ def celery_worker_process(django_db_setup: None, django_db_blocker: Any) -> Iter
         database_url = _database_url_of_test_db()
     app.control.purge()
     env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1"}
-    log = (ROOT / "var" / "test-worker.log").open("wb")
+    from django.conf import settings
+
+    log = (settings.VAR_DIR / "test-worker.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,training",
          "--concurrency", "1", "--pool", "prefork", "--loglevel", "INFO", "--hostname", "test-worker@%h"],

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve the dashboard and API with a Celery worker (and its scheduler) beside it. Ctrl-C stops both."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+
+    def handle(self, *args: Any, addr: str, **options: Any) -> None:
+        python = sys.executable
+        worker = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--beat",
+                "--schedule",
+                str(settings.VAR_DIR / "celerybeat-schedule"),
+                "-Q",
+                "default,training",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+            ],
+        )
+        web = subprocess.Popen([python, "manage.py", "runserver", addr, "--noreload"])
+        children = {"worker": worker, "web": web}
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        exited = None
+        while not stopping and exited is None:
+            exited = next((name for name, child in children.items() if child.poll() is not None), None)
+            time.sleep(0.3)
+        if exited:
+            self.stderr.write(f"The {exited} process exited (code {children[exited].returncode}); stopping.")
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for child in children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self.stderr.write("Stopped web server and worker.")
+        if exited:
+            sys.exit(1)
