@@ -80,7 +80,13 @@ class Invitation(TenantOwnedModel):
 
 
 class ApiKeyManager(TenantManager["ApiKey"], BaseAPIKeyManager):
-    """Scoped like every tenant manager, plus the library's key generation (``create_key``)."""
+    """Scoped like every tenant manager, plus the library's key generation (``assign_key``)."""
+
+    def assign_key(self, obj: AbstractAPIKey) -> str:
+        secret = super().assign_key(obj)
+        # The library's primary key is "prefix.hash"; the hash has no business in admin URLs or logs.
+        obj.id = obj.prefix
+        return secret
 
 
 class ApiKeyScope(models.TextChoices):

@@ -24,6 +24,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
 
 
+class TenantOwnedFactory(factory.django.DjangoModelFactory):
+    """Creates through ``all_tenants``: ``objects`` refuses unscoped use, as it should."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _get_manager(cls, model_class: Any) -> Any:
+        return model_class.all_tenants
+
+
 class TenantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Tenant
@@ -32,7 +43,7 @@ class TenantFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"company-{n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(TenantOwnedFactory):
     class Meta:
         model = Membership
 
@@ -41,7 +52,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.MEMBER
 
 
-class ProjectFactory(factory.django.DjangoModelFactory):
+class ProjectFactory(TenantOwnedFactory):
     class Meta:
         model = Project
 
@@ -50,6 +61,8 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     use_case = "customer_service"
 
 
-def make_api_key(tenant: Tenant, *, scopes: tuple[str, ...] = ("predict", "manage"), **kwargs: Any) -> tuple[ApiKey, str]:
+def make_api_key(
+    tenant: Tenant, *, scopes: tuple[str, ...] = ("predict", "manage"), **kwargs: Any
+) -> tuple[ApiKey, str]:
     """A real key through the service (hash, audit event and all); returns the key and its secret."""
     return api_key_create(tenant=tenant, name=kwargs.pop("name", "test key"), scopes=list(scopes), **kwargs)

@@ -1,0 +1,95 @@
+"""The operators' admin: who may enter, what it shows, and that its actions are audited."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tenants.models import ApiKey, AuditEvent, Tenant
+from tests.factories import ProjectFactory, UserFactory, make_api_key
+
+CHANGELISTS = ["tenant", "membership", "invitation", "apikey", "auditevent"]
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.mark.parametrize("model", CHANGELISTS)
+def test_anonymous_is_sent_to_the_admin_login(client, db, model):
+    response = client.get(reverse(f"admin:tenants_{model}_changelist"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.parametrize("model", CHANGELISTS)
+def test_a_customer_without_staff_status_cannot_enter(client, owner, model):
+    client.force_login(owner.user)
+
+    response = client.get(reverse(f"admin:tenants_{model}_changelist"))
+
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("model", CHANGELISTS)
+def test_operator_sees_every_changelist(client, operator, tenant, model):
+    client.force_login(operator)
+
+    assert client.get(reverse(f"admin:tenants_{model}_changelist")).status_code == 200
+
+
+def test_operator_sees_keys_of_every_tenant_but_never_their_hash(client, operator, tenant, other_tenant):
+    ours, _ = make_api_key(tenant, name="ours")
+    theirs, _ = make_api_key(other_tenant, name="theirs")
+    client.force_login(operator)
+
+    listing = client.get(reverse("admin:tenants_apikey_changelist")).content.decode()
+    detail = client.get(reverse("admin:tenants_apikey_change", args=[theirs.pk])).content.decode()
+
+    assert ours.prefix in listing
+    assert theirs.prefix in listing
+    assert theirs.hashed_key not in detail
+    assert theirs.hashed_key not in listing
+
+
+def test_operator_search_finds_a_tenant_by_slug(client, operator, tenant, other_tenant):
+    client.force_login(operator)
+
+    response = client.get(reverse("admin:tenants_tenant_changelist"), {"q": "globex"})
+
+    assert list(response.context["cl"].result_list) == [other_tenant]
+
+
+def test_suspending_a_tenant_is_audited_and_locks_its_api_keys_out(client, operator, tenant):
+    _, secret = make_api_key(tenant)
+    client.force_login(operator)
+
+    client.post(reverse("admin:tenants_tenant_changelist"), {"action": "suspend", "_selected_action": [tenant.pk]})
+
+    assert Tenant.objects.get(pk=tenant.pk).is_active is False
+    assert AuditEvent.objects.for_tenant(tenant).filter(action="tenant.suspended").exists()
+    api = client.get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    assert api.status_code == 401
+    assert "suspended" in api.json()["error"]["message"]
+
+
+def test_revoking_a_key_in_the_admin_is_audited(client, operator, tenant):
+    api_key, _ = make_api_key(tenant)
+    client.force_login(operator)
+
+    client.post(reverse("admin:tenants_apikey_changelist"), {"action": "revoke", "_selected_action": [api_key.pk]})
+
+    assert ApiKey.objects.for_tenant(tenant).get().revoked is True
+    assert AuditEvent.objects.for_tenant(tenant).filter(action="api_key.revoked", actor_label=operator.email).exists()
+
+
+def test_operator_sees_projects_of_every_tenant(client, operator, tenant, other_tenant):
+    ProjectFactory(tenant=tenant, name="Ours")
+    ProjectFactory(tenant=other_tenant, name="Theirs")
+    client.force_login(operator)
+
+    response = client.get(reverse("admin:projects_project_changelist"))
+
+    assert {p.name for p in response.context["cl"].result_list} == {"Ours", "Theirs"}
