@@ -4,7 +4,7 @@ from projects.models import Project
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "tenant", "use_case", "multi_label", "created_at"]
     list_filter = ["use_case", "multi_label"]
     search_fields = ["name", "tenant__name", "tenant__slug", "id"]

@@ -17,7 +17,7 @@ if admin.site.is_registered(LibraryAPIKey):
     admin.site.unregister(LibraryAPIKey)
 
 
-class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     fields = ["user", "role", "created_at"]
@@ -26,7 +26,7 @@ class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "is_active", "created_at"]
     list_filter = ["is_active", "created_at"]
     search_fields = ["name", "slug", "id"]
@@ -48,7 +48,7 @@ class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "tenant__name", "tenant__slug"]
@@ -57,7 +57,7 @@ class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class InvitationAdmin(admin.ModelAdmin):
     list_display = ["email", "tenant", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
     list_filter = ["role", "accepted_at", "revoked_at"]
     search_fields = ["email", "tenant__name"]
@@ -70,7 +70,7 @@ class InvitationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiKeyAdmin(admin.ModelAdmin):
     """Operators see and revoke keys; the secret is never stored, and the hash is never shown."""
 
     list_display = [
@@ -87,21 +87,19 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ["revoked", "created", "expiry_date"]
     search_fields = ["name", "prefix", "tenant__name", "tenant__slug"]
     list_select_related = ["tenant", "project"]
-    fields = [
-        "name",
+    # Revocation goes through the action below, so that it is audited like a revocation by the tenant.
+    readonly_fields = [
         "prefix",
         "public_id",
         "tenant",
         "project",
         "scopes",
-        "expiry_date",
         "revoked",
         "created_by",
         "created",
         "last_used_at",
     ]
-    # Revocation goes through the action below, so that it is audited like a revocation by the tenant.
-    readonly_fields = [f for f in fields if f not in ("name", "expiry_date")]
+    fields = ["name", "expiry_date", *readonly_fields]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -120,7 +118,7 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "tenant", "action", "actor_label", "target_label", "ip_address"]
     list_filter = ["action", "created_at"]
     search_fields = ["actor_label", "target_label", "tenant__name", "tenant__slug"]

@@ -77,9 +77,7 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def tenant_create(
-    *, name: str, owner: User, ip_address: str | None = None, signed_up: bool = False
-) -> Tenant:
+def tenant_create(*, name: str, owner: User, ip_address: str | None = None, signed_up: bool = False) -> Tenant:
     name = name.strip()
     if not name:
         raise InvalidInput("Give the organization a name.", field="name")
@@ -306,9 +304,7 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(
-    *, tenant: Tenant, public_id: UUID, actor: User | None, ip_address: str | None = None
-) -> ApiKey:
+def api_key_revoke(*, tenant: Tenant, public_id: UUID, actor: User | None, ip_address: str | None = None) -> ApiKey:
     api_key = ApiKey.objects.for_tenant(tenant).select_for_update().filter(public_id=public_id).first()
     if api_key is None:
         raise NotFound("No such API key.")

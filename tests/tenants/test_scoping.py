@@ -1,0 +1,226 @@
+"""Tenant scoping is structural: these tests fail when a model, a view or a query steps around it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.db import models
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.views import APIView
+
+from projects.models import Project
+from tenants.api.base import TenantModelViewSet, TenantScopedMixin
+from tenants.scoping import TenantManager, TenantScopeError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tenant_owned_models() -> list[type[models.Model]]:
+    tenant_model = apps.get_model("tenants", "Tenant")
+    return [
+        model
+        for model in apps.get_models()
+        if any(f.name == "tenant" and f.related_model is tenant_model for f in model._meta.concrete_fields)
+    ]
+
+
+TENANT_MODELS = tenant_owned_models()
+
+
+def test_the_tenant_owned_models_are_found():
+    names = {m._meta.label for m in TENANT_MODELS}
+
+    assert {"tenants.Membership", "tenants.Invitation", "tenants.ApiKey", "tenants.AuditEvent"} <= names
+    assert "projects.Project" in names
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda m: m._meta.label)
+def test_objects_is_a_tenant_manager(model):
+    assert isinstance(model.objects, TenantManager)
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda m: m._meta.label)
+def test_default_manager_is_the_explicit_all_tenants(model):
+    # Cascades, the admin and migrations use the default manager; it must be the one named for that.
+    assert model._default_manager is model.all_tenants
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda m: m._meta.label)
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(lambda m: m.objects.all(), id="all"),
+        pytest.param(lambda m: m.objects.filter(pk=None), id="filter"),
+        pytest.param(lambda m: m.objects.get(pk=None), id="get"),
+        pytest.param(lambda m: m.objects.exclude(pk=None), id="exclude"),
+        pytest.param(lambda m: m.objects.count(), id="count"),
+        pytest.param(lambda m: m.objects.first(), id="first"),
+    ],
+)
+def test_unscoped_query_raises(model, query):
+    with pytest.raises(TenantScopeError):
+        query(model)
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda m: m._meta.label)
+@pytest.mark.parametrize("tenant_value", [None, ""])
+def test_for_tenant_without_a_tenant_raises(model, tenant_value):
+    with pytest.raises(TenantScopeError):
+        model.objects.for_tenant(tenant_value)
+
+
+@pytest.mark.django_db
+def test_for_tenant_returns_only_that_tenants_rows(tenant, other_tenant):
+    mine = Project.all_tenants.create(tenant=tenant, name="Mine")
+    Project.all_tenants.create(tenant=other_tenant, name="Theirs")
+
+    assert list(Project.objects.for_tenant(tenant)) == [mine]
+    assert list(Project.objects.for_tenant(tenant.pk)) == [mine]
+    assert list(Project.objects.for_tenant(str(tenant.pk))) == [mine]
+
+
+# --- no product code steps around the scoped manager ---------------------------------------------------
+
+BYPASS_ATTRIBUTES = {"all_tenants", "_default_manager", "_base_manager"}
+PRODUCT_PACKAGES = ["config", "tenants", "projects", "training", "inference", "billing"]
+
+# (file, enclosing function) -> why it may read or write across tenants.
+ALLOWED_BYPASSES = {
+    ("tenants/services.py", "audit_record"): "creates a row for the tenant it is given",
+    ("tenants/services.py", "tenant_create"): "creates the owner's membership of the new tenant",
+    ("tenants/services.py", "invitation_create"): "creates a row for the tenant it is given",
+    ("tenants/services.py", "invitation_by_token"): "the token is the credential; looked up in system context",
+    ("tenants/services.py", "invitation_accept"): "creates the membership in the invitation's tenant",
+    ("tenants/services.py", "api_key_authenticate"): "the key names its tenant; looked up by prefix",
+    ("tenants/selectors.py", "memberships_of_user"): "a user's own memberships across tenants (RLS allows)",
+    ("projects/services.py", "project_create"): "creates a row for the tenant it is given",
+    (
+        "tenants/api/base.py",
+        "TenantScopedMixin.get_queryset",
+    ): "an empty queryset for schema generation, where no key exists",
+}
+ALLOWED_FILES = {
+    "admin.py": "operators see every tenant",
+}
+ALLOWED_DIRECTORIES = {
+    "migrations": "schema and data migrations span tenants",
+    "management/commands": "operators' commands span tenants",
+}
+
+
+def _bypasses_in(path: Path) -> list[tuple[str, int]]:
+    """(enclosing qualname, line) of each attribute access that reaches an unscoped manager."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: list[tuple[str, int]] = []
+
+    def visit(node: ast.AST, scope: list[str]) -> None:
+        if isinstance(node, ast.Attribute) and node.attr in BYPASS_ATTRIBUTES:
+            found.append((".".join(scope) or "<module>", node.lineno))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            scope = [*scope, node.name]
+        for child in ast.iter_child_nodes(node):
+            visit(child, scope)
+
+    visit(tree, [])
+    return found
+
+
+def _is_allowed(relative: str, qualname: str) -> bool:
+    if Path(relative).name in ALLOWED_FILES:
+        return True
+    if any(f"/{directory}/" in f"/{relative}" for directory in ALLOWED_DIRECTORIES):
+        return True
+    return (relative, qualname) in ALLOWED_BYPASSES
+
+
+def product_files() -> list[Path]:
+    return sorted(p for package in PRODUCT_PACKAGES for p in (ROOT / package).rglob("*.py"))
+
+
+def test_product_code_reaches_unscoped_managers_only_where_allowed():
+    offenders = []
+    for path in product_files():
+        relative = path.relative_to(ROOT).as_posix()
+        for qualname, line in _bypasses_in(path):
+            if not _is_allowed(relative, qualname):
+                offenders.append(f"{relative}:{line} in {qualname}")
+
+    assert offenders == [], "Use Model.objects.for_tenant(tenant), or add the case to ALLOWED_BYPASSES with why."
+
+
+def test_every_allowed_bypass_still_exists():
+    # A stale entry would silently allow a future function of the same name.
+    present = {
+        (path.relative_to(ROOT).as_posix(), qualname) for path in product_files() for qualname, _ in _bypasses_in(path)
+    }
+
+    assert set(ALLOWED_BYPASSES) - present == set()
+
+
+def test_the_scan_catches_a_view_that_bypasses_scoping(tmp_path):
+    view = tmp_path / "views.py"
+    view.write_text(
+        "class Leaky:\n    def get_queryset(self):\n        return Project.all_tenants.filter(name='x')\n"
+        "def other():\n    return Project._default_manager.all()\n"
+    )
+
+    assert _bypasses_in(view) == [("Leaky.get_queryset", 3), ("other", 5)]
+    assert not _is_allowed("projects/api/views.py", "Leaky.get_queryset")
+
+
+# --- every API view inherits the scoping base ------------------------------------------------------------
+
+
+def _api_views(patterns, prefix: str = "") -> list[tuple[str, type]]:
+    views = []
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            views += _api_views(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern) and route.lstrip("^").startswith("api/v1/"):
+            views.append((route, getattr(pattern.callback, "cls", None)))
+    return views
+
+
+API_VIEWS = _api_views(get_resolver().url_patterns)
+
+
+def test_api_views_are_found():
+    assert any("projects" in route for route, _ in API_VIEWS)
+
+
+@pytest.mark.parametrize(("route", "view"), API_VIEWS, ids=[route for route, _ in API_VIEWS])
+def test_every_api_view_inherits_the_tenant_scoped_mixin(route, view):
+    assert view is not None, f"{route} is not a DRF view"
+    assert issubclass(view, APIView)
+    assert issubclass(view, TenantScopedMixin), f"{route}: {view.__name__} must inherit TenantScopedMixin"
+
+
+@pytest.mark.parametrize(("route", "view"), API_VIEWS, ids=[route for route, _ in API_VIEWS])
+def test_no_api_view_overrides_get_queryset(route, view):
+    owners = [klass for klass in view.__mro__ if "get_queryset" in klass.__dict__]
+
+    assert owners[0] is TenantScopedMixin
+
+
+def test_defining_get_queryset_on_a_subclass_raises_type_error():
+    with pytest.raises(TypeError, match="must not override get_queryset"):
+
+        class Leaky(TenantModelViewSet):
+            model = Project
+
+            def get_queryset(self):
+                return Project.all_tenants.all()
+
+
+def test_defining_refine_queryset_is_allowed():
+    class Narrowed(TenantModelViewSet):
+        model = Project
+
+        def refine_queryset(self, queryset):
+            return queryset.filter(multi_label=True)
+
+    assert Narrowed.refine_queryset is not TenantScopedMixin.refine_queryset

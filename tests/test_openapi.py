@@ -1,0 +1,68 @@
+"""The OpenAPI document and the docs page that renders it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from drf_spectacular.validation import validate_schema
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema() -> dict:
+    response = Client().get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_schema_is_a_valid_openapi_document(schema):
+    validate_schema(schema)
+
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "Tunebase API"
+
+
+def test_schema_is_served_without_a_key():
+    assert Client().get("/api/schema/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects/", "/api/v1/projects/{id}/"])
+def test_schema_documents_the_projects_endpoints(schema, path):
+    assert path in schema["paths"]
+
+
+def test_schema_types_the_project_id_as_a_uuid(schema):
+    parameters = schema["paths"]["/api/v1/projects/{id}/"]["get"]["parameters"]
+
+    assert {"in": "path", "name": "id"}.items() <= parameters[0].items()
+    assert parameters[0]["schema"] == {"type": "string", "format": "uuid"}
+
+
+def test_schema_documents_the_api_key_scheme(schema):
+    scheme = schema["components"]["securitySchemes"]["ApiKeyAuth"]
+
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert "Api-Key <key>" in scheme["description"]
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_every_operation_requires_the_api_key(schema, method):
+    assert schema["paths"]["/api/v1/projects/"][method]["security"] == [{"ApiKeyAuth": []}]
+
+
+def test_docs_page_renders():
+    response = Client().get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"swagger-ui" in response.content
+
+
+def test_docs_page_loads_nothing_from_a_cdn():
+    html = Client().get("/api/docs/").content.decode()
+
+    assert not re.search(r"cdn|jsdelivr|unpkg|cdnjs", html, re.IGNORECASE)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.IGNORECASE)
+    assert "/static/drf_spectacular_sidecar/" in html
