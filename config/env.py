@@ -79,3 +79,14 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(choices)}.")
     return value
+
+
+def env_mapping(name: str) -> dict[str, str]:
+    """``name=value,other=value`` as a dict; empty when unset."""
+    result: dict[str, str] = {}
+    for item in env_list(name, []):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not of the form name=value.")
+        result[key.strip()] = value.strip()
+    return result

@@ -19,6 +19,7 @@ from config.env import (
     env_choice,
     env_int,
     env_list,
+    env_mapping,
     env_optional,
     env_str,
 )
@@ -280,7 +281,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -290,6 +291,18 @@ SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
 # --- product limits -------------------------------------------------------------------------------
 TENANT_STORAGE_PREFIX = "tenants"
+DATASET_MAX_UPLOAD_MB = env_int("DATASET_MAX_UPLOAD_MB", 200, minimum=1)
+DATASET_MAX_ROWS = env_int("DATASET_MAX_ROWS", 2_000_000, minimum=10)
+# Files up to this size are checked while the upload request waits; larger ones in a task with progress.
+DATASET_INLINE_CHECK_MB = env_int("DATASET_INLINE_CHECK_MB", 5, minimum=0)
+# Uploads above this are streamed to a temporary file rather than held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- models ---------------------------------------------------------------------------------------
+DEFAULT_BASE_MODEL = env_str("DEFAULT_BASE_MODEL", "minilm-l6")
+# Local model directories offered besides the packaged default: "name=/path,other=/path".
+TUNEBASE_BASE_MODELS = env_mapping("TUNEBASE_BASE_MODELS")
+DEFAULT_MAX_LENGTH = env_int("DEFAULT_MAX_LENGTH", 128, minimum=8)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,12 +1,24 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from projects.api.datasets import DatasetViewSet, ProjectDatasetsViewSet
 
-api_v1 = [
+_project_datasets = ProjectDatasetsViewSet.as_view({"get": "list", "post": "create"})
+_dataset = DatasetViewSet.as_view({"get": "retrieve", "delete": "destroy"})
+
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("projects.api.urls")),
+    path("projects/<uuid:project_pk>/datasets/", _project_datasets, name="project-datasets"),
+    path(
+        "projects/<uuid:project_pk>/datasets/preview/",
+        ProjectDatasetsViewSet.as_view({"post": "preview"}),
+        name="project-datasets-preview",
+    ),
+    path("datasets/<uuid:pk>/", _dataset, name="dataset-detail"),
+    path("datasets/<uuid:pk>/fix/", DatasetViewSet.as_view({"post": "fix"}), name="dataset-fix"),
 ]
 
 urlpatterns = [

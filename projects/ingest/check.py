@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from projects.ingest.errors import IngestError
 from projects.ingest.records import BadRow, Record
 from projects.ingest.sniff import Layout
 
@@ -31,6 +32,7 @@ class CheckLimits:
     token_limit: int = 128
     imbalance_warning: float = 20.0
     truncation_warning: float = 0.05
+    max_rows: int = 2_000_000
 
 
 DEFAULT_LIMITS = CheckLimits()
@@ -157,6 +159,12 @@ def check_records(
 
     for item in records:
         rows_read += 1
+        if rows_read > limits.max_rows:
+            raise IngestError(
+                "too_many_rows",
+                f"The file has more than {limits.max_rows:,} rows, the most one dataset may have.",
+                row=item.row,
+            )
         if type(item) is BadRow:
             entry = bad.get(item.code)
             if entry is None:

@@ -34,7 +34,8 @@ class _Undecodable:
     @classmethod
     def handle(cls, error: UnicodeError) -> tuple[str, int]:
         cls.hits += 1
-        return codecs.lookup_error("surrogateescape")(error)
+        replacement, position = codecs.lookup_error("surrogateescape")(error)
+        return str(replacement), position
 
 
 codecs.register_error("tunebase_undecodable", _Undecodable.handle)

@@ -56,7 +56,7 @@ _CODES = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
-        details = [{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else []
+        details = exc.details or ([{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else [])
         return Response(error_body(exc.code, exc.message, details), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")

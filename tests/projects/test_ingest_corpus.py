@@ -309,3 +309,8 @@ def test_fix_drops_duplicates_and_empty_rows_and_merges_label_variants():
     assert written == len(fixed) - 1 == 22
     _, again = check(out.getvalue().encode())
     assert not [f for f in again.report["findings"] if f["severity"] != "info"]
+
+
+def test_more_rows_than_the_limit_stops_the_check():
+    error = error_of(rows(*GOOD), limits=CheckLimits(max_rows=10))
+    assert (error.code, error.row) == ("too_many_rows", 12)

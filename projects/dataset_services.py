@@ -1,0 +1,364 @@
+"""Writes for datasets: upload (check inline or in a task), the one-click fix, delete.
+
+Nothing half-written survives a failed upload: a file we cannot read is refused before anything is
+stored, and a stored file whose database row fails to commit is deleted again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TextIO, cast
+from uuid import UUID
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from projects import ingest
+from projects.models import Dataset, DatasetStatus, Project
+from tenants.errors import Conflict, InvalidInput, NotFound, ServiceError
+from tenants.models import Tenant
+from tenants.storage import tenant_file_path
+from training.base_models import UnknownBaseModel, resolve, token_counter
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
+_EXTENSIONS = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "comprehend": ".csv"}
+PROGRESS_EVERY_S = 2.0
+
+
+class TooLarge(ServiceError):
+    status = 413
+    code = "too_large"
+
+
+def _ingest_error(error: ingest.IngestError) -> ServiceError:
+    """An unreadable file as a service error whose details say where (row, column) the problem is."""
+    details = [{"field": "file", **error.as_dict()}]
+    if error.code == "too_many_rows":
+        return TooLarge(error.message, code=error.code, field="file", details=details)
+    return InvalidInput(error.message, code=error.code, field="file", details=details)
+
+
+def limits() -> ingest.CheckLimits:
+    return ingest.CheckLimits(max_rows=settings.DATASET_MAX_ROWS, token_limit=settings.DEFAULT_MAX_LENGTH)
+
+
+def _count_tokens() -> Callable[[list[str]], list[int]] | None:
+    try:
+        return token_counter(resolve(settings.DEFAULT_BASE_MODEL, settings.TUNEBASE_BASE_MODELS))
+    except UnknownBaseModel:
+        logger.warning("base model %s unavailable: token lengths not measured", settings.DEFAULT_BASE_MODEL)
+        return None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    text_column: str | None = None
+    label_column: str | None = None
+    multi_label: bool | None = None
+    format: ingest.Format | None = None
+
+
+def _sha256(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    stream.seek(0)
+    for block in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(block)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+def dataset_preview(*, stream: BinaryIO, mapping: Mapping = Mapping()) -> dict[str, Any]:
+    """What the file looks like and which columns we would use: for the column-mapping step."""
+    try:
+        layout = ingest.sniff_stream(stream, format_hint=mapping.format)
+    except ingest.IngestError as error:
+        raise _ingest_error(error) from None
+    return {
+        "format": str(layout.format),
+        "encoding": layout.encoding,
+        "encoding_label": layout.encoding_label,
+        "delimiter": layout.delimiter,
+        "has_header": layout.has_header,
+        "columns": list(layout.columns),
+        "text_column": layout.text_column,
+        "label_column": layout.label_column,
+        "multi_label": layout.multi_label,
+        "preview": [list(row) for row in layout.preview],
+        "notes": list(layout.notes),
+    }
+
+
+def _apply_result(dataset: Dataset, layout: ingest.Layout, result: ingest.CheckResult) -> None:
+    report = result.report
+    dataset.status = DatasetStatus.READY if result.ok else DatasetStatus.INVALID
+    dataset.format = str(layout.format)
+    dataset.encoding = layout.encoding
+    dataset.text_column = report["text_column"]
+    dataset.label_column = report["label_column"]
+    dataset.multi_label = report["multi_label"]
+    dataset.rows_read = report["rows_read"]
+    dataset.rows_usable = report["rows_usable"]
+    dataset.label_count = report["label_count"]
+    dataset.report = report
+    dataset.progress = 1.0
+    dataset.checked_at = timezone.now()
+
+
+def _failed_report(error: ingest.IngestError) -> dict[str, Any]:
+    return {
+        "status": DatasetStatus.INVALID,
+        "rows_read": 0,
+        "rows_usable": 0,
+        "labels": [],
+        "findings": [
+            {
+                "severity": "error",
+                "code": error.code,
+                "message": error.message,
+                "column": error.column,
+                "rows": [error.row] if error.row else [],
+                "count": 1,
+            }
+        ],
+        "errors": 1,
+        "warnings": 0,
+        "fixable": False,
+    }
+
+
+@contextmanager
+def _stored(path: str, stream: IO[bytes]) -> Iterator[str]:
+    """Store the file; if what follows fails (the database row), delete it again."""
+    stream.seek(0)
+    name = default_storage.save(path, File(stream))
+    try:
+        yield name
+    except BaseException:
+        default_storage.delete(name)
+        raise
+
+
+def _next_version(*, tenant: Tenant, project: Project, name: str) -> int:
+    latest = Dataset.objects.for_tenant(tenant).filter(project=project, name=name).aggregate(v=Max("version"))["v"]
+    return (latest or 0) + 1
+
+
+def dataset_upload(
+    *,
+    tenant: Tenant,
+    project: Project,
+    stream: IO[bytes],
+    name: str,
+    size: int,
+    mapping: Mapping = Mapping(),
+    uploaded_by: User | None = None,
+    parent: Dataset | None = None,
+) -> tuple[Dataset, bool]:
+    """Store and check an uploaded file. Returns the dataset and whether it is new (False: the same file
+    with the same mapping was uploaded to this project before, and that dataset is returned)."""
+    if project.tenant_id != tenant.pk:
+        raise NotFound("No such project.")
+    limit = settings.DATASET_MAX_UPLOAD_MB * 1024 * 1024
+    if size > limit:
+        raise TooLarge(
+            f"The file is {size / 1e6:,.1f} MB; the most one dataset may be is "
+            f"{settings.DATASET_MAX_UPLOAD_MB} MB. Split it, or remove columns you do not need."
+        )
+    try:
+        layout = ingest.sniff_stream(cast(BinaryIO, stream), format_hint=mapping.format)
+        text_column, label_column = ingest.resolve_columns(layout, mapping.text_column, mapping.label_column)
+    except ingest.IngestError as error:
+        raise _ingest_error(error) from None
+    multi_label = layout.multi_label if mapping.multi_label is None else mapping.multi_label
+    sha256 = _sha256(stream)
+    same = (
+        Dataset.objects.for_tenant(tenant)
+        .filter(
+            project=project, sha256=sha256, text_column=text_column, label_column=label_column, multi_label=multi_label
+        )
+        .first()
+    )
+    if same is not None:
+        return same, False
+
+    inline = size <= settings.DATASET_INLINE_CHECK_MB * 1024 * 1024
+    result = None
+    if inline:
+        try:
+            layout, result = ingest.check_stream(
+                cast(BinaryIO, stream),
+                text_column=text_column,
+                label_column=label_column,
+                multi_label=multi_label,
+                format_hint=mapping.format,
+                limits=limits(),
+                count_tokens=_count_tokens(),
+            )
+        except ingest.IngestError as error:
+            raise _ingest_error(error) from None
+
+    dataset = Dataset(
+        tenant=tenant,
+        project=project,
+        name=name[:255],
+        parent=parent,
+        size_bytes=size,
+        sha256=sha256,
+        format=str(layout.format),
+        encoding=layout.encoding,
+        text_column=text_column,
+        label_column=label_column,
+        multi_label=multi_label,
+        uploaded_by=uploaded_by,
+        status=DatasetStatus.CHECKING,
+    )
+    if result is not None:
+        _apply_result(dataset, layout, result)
+    path = tenant_file_path(
+        tenant.pk,
+        "projects",
+        str(project.pk),
+        "datasets",
+        str(dataset.pk),
+        "original" + _EXTENSIONS[str(layout.format)],
+    )
+    with _stored(path, stream) as stored_name, transaction.atomic():
+        dataset.file = stored_name
+        dataset.version = _next_version(tenant=tenant, project=project, name=dataset.name)
+        dataset.save(force_insert=True)
+        if result is None:
+            from projects.tasks import check_dataset
+
+            transaction.on_commit(lambda: check_dataset.delay(tenant_id=str(tenant.pk), dataset_id=str(dataset.pk)))
+    return dataset, True
+
+
+def dataset_check_stored(*, tenant_id: UUID | str, dataset_id: UUID | str) -> Dataset | None:
+    """The data check of a stored file, for the task; safe to run twice (it checks only a 'checking' one)."""
+    dataset = Dataset.objects.for_tenant(tenant_id).filter(pk=dataset_id, status=DatasetStatus.CHECKING).first()
+    if dataset is None:
+        return None
+    last = 0.0
+
+    def progress(rows: int, bytes_read: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_S:
+            last = now
+            share = min(0.99, bytes_read / dataset.size_bytes) if dataset.size_bytes else 0.0
+            Dataset.objects.for_tenant(tenant_id).filter(pk=dataset.pk).update(progress=share, rows_read=rows)
+
+    with default_storage.open(dataset.file, "rb") as stored:
+        try:
+            layout, result = ingest.check_stream(
+                cast(BinaryIO, stored),
+                text_column=dataset.text_column,
+                label_column=dataset.label_column,
+                multi_label=dataset.multi_label,
+                format_hint=ingest.Format(dataset.format),
+                limits=limits(),
+                count_tokens=_count_tokens(),
+                progress=progress,
+            )
+        except ingest.IngestError as error:
+            dataset.status = DatasetStatus.INVALID
+            dataset.report = _failed_report(error)
+            dataset.progress = 1.0
+            dataset.checked_at = timezone.now()
+        else:
+            _apply_result(dataset, layout, result)
+    dataset.save()
+    return dataset
+
+
+def dataset_apply_fixes(*, tenant: Tenant, dataset_id: UUID, by: User | None = None) -> tuple[Dataset, bool]:
+    """A new version with the suggested fixes applied (duplicates dropped, variants merged, bad rows
+    left out); the original stays as it was."""
+    dataset = Dataset.objects.for_tenant(tenant).select_related("project").filter(pk=dataset_id).first()
+    if dataset is None:
+        raise NotFound("No such dataset.")
+    if dataset.status == DatasetStatus.CHECKING:
+        raise Conflict("The dataset is still being checked.")
+    if not dataset.report.get("fixable"):
+        raise Conflict("This dataset has nothing the automatic fixes can mend.")
+    fmt = ingest.Format(dataset.format)
+    with default_storage.open(dataset.file, "rb") as stored, tempfile.TemporaryFile("w+b") as fixed:
+        source = cast(BinaryIO, stored)
+        try:
+            layout, result = ingest.check_stream(
+                source,
+                text_column=dataset.text_column,
+                label_column=dataset.label_column,
+                multi_label=dataset.multi_label,
+                format_hint=fmt,
+                limits=limits(),
+            )
+            source.seek(0)
+            records = ingest.read_records(
+                source,
+                layout,
+                text_column=dataset.text_column,
+                label_column=dataset.label_column,
+                multi_label=dataset.multi_label,
+            )
+            text = cast(TextIO, _TextOut(fixed))
+            ingest.write_fixed(records, result, text, multi_label=dataset.multi_label)
+        except ingest.IngestError as error:
+            raise _ingest_error(error) from None
+        size = fixed.tell()
+        fixed.seek(0)
+        column = "labels" if dataset.multi_label else "label"
+        return dataset_upload(
+            tenant=tenant,
+            project=dataset.project,
+            stream=fixed,
+            name=dataset.name,
+            size=size,
+            mapping=Mapping("text", column, dataset.multi_label, ingest.Format.CSV),
+            uploaded_by=by,
+            parent=dataset,
+        )
+
+
+class _TextOut:
+    """A text writer into a binary file, UTF-8, for csv.writer."""
+
+    def __init__(self, binary: IO[bytes]) -> None:
+        self.binary = binary
+
+    def write(self, text: str) -> int:
+        self.binary.write(text.encode("utf-8"))
+        return len(text)
+
+
+@transaction.atomic
+def dataset_delete(*, tenant: Tenant, dataset_id: UUID) -> None:
+    dataset = Dataset.objects.for_tenant(tenant).filter(pk=dataset_id).first()
+    if dataset is None:
+        raise NotFound("No such dataset.")
+    path = dataset.file
+    dataset.delete()
+    transaction.on_commit(lambda: default_storage.delete(path))
+
+
+def delete_files_later(paths: list[str]) -> None:
+    """Delete stored files once the transaction that dropped their rows commits."""
+
+    def delete() -> None:
+        for path in paths:
+            default_storage.delete(path)
+
+    transaction.on_commit(delete)
