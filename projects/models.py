@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 
 from tenants.scoping import TenantOwnedModel
 
@@ -32,7 +34,10 @@ class Project(TenantOwnedModel):
 
     class Meta(TenantOwnedModel.Meta):
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="project_unique_name_per_tenant")]
+        constraints = [
+            # Case-insensitive: "Intents" and "intents" side by side would only confuse.
+            models.UniqueConstraint(F("tenant"), Lower("name"), name="project_unique_name_per_tenant"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from projects.dataset_services import dataset_check_stored
+from projects.services.datasets import dataset_check_stored
 from tenants import db
 
 

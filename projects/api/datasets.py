@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from projects import ingest
-from projects.dataset_services import (
+from projects.models import Dataset, Project
+from projects.services.datasets import (
     Mapping,
     TooLarge,
     dataset_apply_fixes,
@@ -24,7 +25,6 @@ from projects.dataset_services import (
     dataset_preview,
     dataset_upload,
 )
-from projects.models import Dataset, Project
 from tenants.api.base import TenantScopedMixin
 from tenants.models import ApiKeyScope
 

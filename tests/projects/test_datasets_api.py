@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from projects.models import Dataset
 from tests.factories import ProjectFactory
@@ -230,3 +231,22 @@ def test_the_shared_public_datasets_upload_and_check_cleanly(tenant, project, ke
     assert response.status_code == 201
     assert (body["status"], body["multi_label"], body["label_count"]) == ("ready", multi_label, labels)
     assert body["rows_usable"] == body["rows_read"]
+
+
+def test_deleting_a_project_deletes_its_dataset_files_and_revokes_its_keys(
+    tenant, project, key_client, django_capture_on_commit_callbacks
+):
+    from tenants.models import ApiKey, AuditEvent
+    from tests.factories import make_api_key
+
+    manager = key_client(tenant)
+    upload(manager, project, GOOD)
+    limited, secret = make_api_key(tenant, project=project, name="limited")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert manager.delete(f"/api/v1/projects/{project.pk}/").status_code == 204
+
+    assert stored_files(tenant) == []
+    assert not ApiKey.objects.for_tenant(tenant).filter(pk=limited.pk).exists()
+    assert AuditEvent.objects.for_tenant(tenant).filter(action="api_key.revoked", target_label=str(limited)).exists()
+    assert APIClient().get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Api-Key {secret}").status_code == 401

@@ -96,7 +96,7 @@ ALLOWED_BYPASSES = {
     ("tenants/services.py", "invitation_accept"): "creates the membership in the invitation's tenant",
     ("tenants/services.py", "api_key_authenticate"): "the key names its tenant; looked up by prefix",
     ("tenants/selectors.py", "memberships_of_user"): "a user's own memberships across tenants (RLS allows)",
-    ("projects/services.py", "project_create"): "creates a row for the tenant it is given",
+    ("projects/services/projects.py", "project_create"): "creates a row for the tenant it is given",
     (
         "tenants/api/base.py",
         "TenantScopedMixin.get_queryset",
