@@ -252,6 +252,11 @@ def sniff(head: bytes, *, whole_file: bool, format_hint: Format | None = None) -
     notes = []
     if encoding in ("cp1252", "latin-1"):
         notes.append(f"The file is not valid UTF-8; it was read as {_ENCODING_LABELS[encoding]}.")
+    if format_hint is None and sample.lstrip().startswith("["):
+        raise IngestError(
+            "invalid_json",
+            'This is a JSON array, not JSON Lines: write one object per line, e.g. {"text": "...", "label": "..."}.',
+        )
     if format_hint == Format.JSONL or (format_hint is None and sample.lstrip().startswith("{")):
         layout = _sniff_jsonl(sample, encoding)
         return Layout(**{**layout.__dict__, "notes": tuple(notes)})

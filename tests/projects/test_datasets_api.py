@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from projects.models import Dataset
 from tests.factories import ProjectFactory
+from tests.projects.corpus import REFUSED
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 GOOD = b"text,label\n" + b"".join(
@@ -80,23 +81,14 @@ def test_the_same_file_uploaded_twice_is_recognised(tenant, project, key_client)
     assert Dataset.objects.for_tenant(tenant).count() == 1
 
 
-@pytest.mark.parametrize(
-    ("data", "fields", "code"),
-    [
-        (b"", {}, "empty_file"),
-        (b"text,label\n", {}, "header_only"),
-        (b"%PDF-1.4 binary", {}, "not_text"),
-        (GOOD, {"text_column": "utterance"}, "missing_column"),
-        (b'text,label\n"never closed,card\nok,refund\n', {}, "unterminated_quote"),
-    ],
-)
-def test_a_file_we_cannot_read_is_refused_and_nothing_is_stored(tenant, project, key_client, data, fields, code):
-    response = upload(key_client(tenant), project, data, **fields)
+@pytest.mark.parametrize("refused", REFUSED, ids=[r.name for r in REFUSED])
+def test_a_file_we_cannot_read_is_refused_with_its_error_and_nothing_is_stored(tenant, project, key_client, refused):
+    response = upload(key_client(tenant), project, refused.data, **refused.fields)
 
-    assert response.status_code == 400
+    assert response.status_code == refused.status, response.content
     error = response.json()["error"]
-    assert error["code"] == code
-    assert error["details"][0]["field"] == "file"
+    assert error["code"] == refused.code
+    assert (error["details"][0]["field"], error["details"][0]["row"]) == ("file", refused.row)
     assert not Dataset.all_tenants.exists()
     assert stored_files(tenant) == []
 
