@@ -6,6 +6,7 @@ the row number, in typed arrays) used to find duplicate texts at the end, with n
 
 from __future__ import annotations
 
+import math
 import random
 from array import array
 from collections import Counter
@@ -81,6 +82,34 @@ def variant_key(label: str) -> str:
     return " ".join(label.split()).casefold()
 
 
+class _Reservoir:
+    """A uniform sample of a stream (Li's algorithm L): the random draws happen only at the items kept,
+    so the per-row cost is one comparison."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: list[str] = []
+        self.rng = random.Random(0)
+        self.weight = 1.0
+        self.next_at = 1
+
+    def _skip(self) -> None:
+        self.weight *= math.exp(math.log(self.rng.random() or 1e-300) / self.size)
+        gap = math.floor(math.log(self.rng.random() or 1e-300) / math.log(1 - self.weight)) if self.weight < 1 else 0
+        self.next_at += gap + 1
+
+    def offer(self, item: str, position: int) -> None:
+        if len(self.items) < self.size:
+            self.items.append(item)
+            self.next_at = position + 1
+            if len(self.items) == self.size:
+                self.next_at = position
+                self._skip()
+            return
+        self.items[self.rng.randrange(self.size)] = item
+        self._skip()
+
+
 @dataclass
 class Duplicates:
     exact_rows: np.ndarray  # later copies of a text already seen with the same labels
@@ -153,8 +182,7 @@ def check_records(
     labels: Counter[str] = Counter()
     label_sets: dict[tuple[str, ...], int] = {}
     hashes, label_ids, rows = array("q"), array("q"), array("q")
-    sample: list[str] = []
-    rng = random.Random(0)
+    sample = _Reservoir(TOKEN_SAMPLE)
     rows_read = usable = chars = 0
 
     for item in records:
@@ -185,10 +213,8 @@ def check_records(
         hashes.append(hash(text.strip()))
         label_ids.append(label_id)
         rows.append(item.row)
-        if len(sample) < TOKEN_SAMPLE:
-            sample.append(text)
-        elif (j := rng.randrange(usable)) < TOKEN_SAMPLE:
-            sample[j] = text
+        if usable >= sample.next_at:
+            sample.offer(text, usable)
         if progress is not None and usable % 50_000 == 0:
             progress(rows_read)
 
@@ -335,8 +361,8 @@ def check_records(
         )
 
     truncated_share = None
-    if count_tokens is not None and sample:
-        lengths = count_tokens(sample)
+    if count_tokens is not None and sample.items:
+        lengths = count_tokens(sample.items)
         truncated_share = round(sum(1 for n in lengths if n > limits.token_limit) / len(lengths), 4)
         if truncated_share >= limits.truncation_warning:
             findings.append(
