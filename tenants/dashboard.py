@@ -7,7 +7,7 @@ the page needs for reads (``read_role``) and writes (``write_role``): too low is
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -17,6 +17,9 @@ from django.views import View
 from tenants import db
 from tenants.models import Membership, Role, Tenant
 from tenants.selectors import membership_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 LAST_TENANT_SESSION_KEY = "last_tenant_slug"
 
@@ -49,6 +52,11 @@ class TenantView(LoginRequiredMixin, View):
         context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
         context.update(tenant=self.tenant, membership=self.membership)
         return context
+
+    @property
+    def user(self) -> User:
+        """The signed-in user (dispatch has made sure there is one)."""
+        return cast("User", self.request.user)
 
     @property
     def client_ip(self) -> str | None:

@@ -1,11 +1,12 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from tenants import views
 
 app_name = "dashboard"
 
-tenant_patterns = [
+tenant_patterns: list[URLPattern | URLResolver] = [
     path("", views.OverviewView.as_view(), name="overview"),
+    path("", include("projects.urls_datasets")),
 ]
 
 urlpatterns = [

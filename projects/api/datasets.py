@@ -7,7 +7,6 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -16,7 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from projects import ingest
-from projects.models import Dataset, Project
+from projects.api.base import ProjectScopedMixin
+from projects.models import Dataset
 from projects.services.datasets import (
     Mapping,
     TooLarge,
@@ -92,27 +92,18 @@ class UploadSerializer(serializers.Serializer[Any]):
         )
 
 
-class ProjectDatasetsViewSet(TenantScopedMixin, viewsets.GenericViewSet[Dataset]):
+class ProjectDatasetsViewSet(ProjectScopedMixin, viewsets.GenericViewSet[Dataset]):
     """``/projects/{project_pk}/datasets/``: a project's datasets, and uploads to it."""
 
     model = Dataset
     serializer_class = DatasetListSerializer
     parser_classes = [MultiPartParser]
 
-    def project(self) -> Project:
-        projects = Project.objects.for_tenant(self.tenant)
-        if self.api_key.project_id is not None:
-            projects = projects.filter(pk=self.api_key.project_id)
-        project = projects.filter(pk=self.kwargs["project_pk"]).first()
-        if project is None:
-            raise Http404("No such project.")
-        return project
-
     def refine_queryset(self, queryset: Any) -> Any:
         return queryset.select_related("uploaded_by")
 
     def list(self, request: Request, project_pk: UUID) -> Response:
-        queryset = self.get_queryset().filter(project=self.project())
+        queryset = self.get_queryset().filter(project=self.url_project())
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(DatasetListSerializer(page, many=True).data)
 
@@ -134,7 +125,7 @@ class ProjectDatasetsViewSet(TenantScopedMixin, viewsets.GenericViewSet[Dataset]
     def create(self, request: Request, project_pk: UUID) -> Response:
         """Upload a file. 201: checked now; 202: large, being checked (poll the dataset); 200: the same file
         with the same columns was uploaded before, and that dataset is returned."""
-        project = self.project()
+        project = self.url_project()
         upload, stream, mapping = self._upload(request)
         dataset, created = dataset_upload(
             tenant=self.tenant,
@@ -155,7 +146,7 @@ class ProjectDatasetsViewSet(TenantScopedMixin, viewsets.GenericViewSet[Dataset]
     @action(detail=False, methods=["post"])
     def preview(self, request: Request, project_pk: UUID) -> Response:
         """The file's format, columns, guessed mapping and first rows, without storing anything."""
-        self.project()
+        self.url_project()
         _, stream, mapping = self._upload(request)
         return Response(dataset_preview(stream=stream, mapping=mapping))
 

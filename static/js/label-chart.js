@@ -1,0 +1,12 @@
+// Examples per label, as a horizontal bar chart (Chart.js, vendored).
+(function () {
+  "use strict";
+  const data = JSON.parse(document.getElementById("label-chart-data").textContent);
+  const canvas = document.getElementById("label-chart");
+  if (!canvas || !window.Chart) return;
+  new window.Chart(canvas, {
+    type: "bar",
+    data: { labels: data.labels, datasets: [{ label: "examples", data: data.counts }] },
+    options: { indexAxis: "y", maintainAspectRatio: false, plugins: { legend: { display: false } } },
+  });
+})();
