@@ -155,6 +155,12 @@ def invitation_by_token(*, token: str) -> Invitation:
 def invitation_accept(*, token: str, user: User, ip_address: str | None = None) -> Membership:
     invitation = invitation_by_token(token=token)
     tenant = invitation.tenant
+    # The link is personal: forwarded or leaked, it does not let someone else in with the invited role.
+    if (user.email or "").strip().lower() != invitation.email:
+        raise Forbidden(
+            f"This invitation was sent to {invitation.email}. Sign in with that address to accept it, or ask "
+            f"an admin of {tenant.name} to invite {user.email}."
+        )
     with db.tenant_context(tenant.pk, user_id=user.pk):
         existing = Membership.objects.for_tenant(tenant).filter(user=user).first()
         if existing is not None:

@@ -1,0 +1,102 @@
+"""From the sign-up form to the new organization's dashboard, and the account pages around it."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from tenants.models import AuditEvent, Membership, Role, Tenant
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+EMAIL = "ada@example.com"
+
+
+def confirmation_path(body: str) -> str:
+    match = re.search(r"https?://\S+/accounts/confirm-email/\S+", body)
+    assert match, body
+    return urlparse(match.group(0)).path
+
+
+def sign_up(client: Client, organization: str = "Analytical Engines", path: str = "/accounts/signup/") -> Client:
+    response = client.post(
+        path, {"email": EMAIL, "password1": PASSWORD, "password2": PASSWORD, "organization": organization}
+    )
+    assert response.status_code == 302, response.content.decode()
+    return client
+
+
+def confirm(client: Client) -> list[tuple[str, int]]:
+    path = confirmation_path(mail.outbox[-1].body)
+    assert client.get(path).status_code == 200
+    return client.post(path, follow=True).redirect_chain
+
+
+def test_sign_up_sends_an_email_verification_mail(client: Client) -> None:
+    sign_up(client)
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [EMAIL]
+    assert "/accounts/confirm-email/" in mail.outbox[0].body
+
+
+def test_confirming_the_email_lands_signed_in_on_the_new_organizations_overview(client: Client) -> None:
+    sign_up(client)
+
+    chain = confirm(client)
+
+    tenant = Tenant.objects.get(name="Analytical Engines")
+    assert chain[-1][0] == f"/t/{tenant.slug}/"
+    page = client.get(chain[-1][0])
+    assert page.status_code == 200
+    assert "Analytical Engines" in page.content.decode()
+    assert page.wsgi_request.user.email == EMAIL
+
+
+def test_the_new_user_owns_the_new_organization_and_the_sign_up_is_audited(client: Client) -> None:
+    sign_up(client)
+    confirm(client)
+
+    tenant = Tenant.objects.get(name="Analytical Engines")
+    membership = Membership.objects.for_tenant(tenant).get()
+    assert (membership.user.email, membership.role) == (EMAIL, Role.OWNER)
+    assert AuditEvent.objects.for_tenant(tenant).filter(action="user.signed_up", actor=membership.user).exists()
+
+
+def test_the_sign_up_page_asks_for_the_organization(client: Client) -> None:
+    page = client.get("/accounts/signup/").content.decode()
+
+    assert 'name="organization"' in page
+    assert "pico.min.css" in page
+
+
+def test_logging_out_and_in_again_returns_to_the_organization(client: Client) -> None:
+    sign_up(client)
+    confirm(client)
+    tenant = Tenant.objects.get(name="Analytical Engines")
+
+    client.post("/accounts/logout/")
+    assert client.get(f"/t/{tenant.slug}/").status_code == 302
+    response = client.post("/accounts/login/", {"login": EMAIL, "password": PASSWORD}, follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/t/{tenant.slug}/"
+    assert response.status_code == 200
+
+
+def test_password_reset_sends_a_mail(client: Client) -> None:
+    sign_up(client)
+    confirm(client)
+    client.post("/accounts/logout/")
+    mail.outbox.clear()
+
+    response = client.post("/accounts/password/reset/", {"email": EMAIL})
+
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [EMAIL]
+    assert "/accounts/password/reset/key/" in mail.outbox[0].body
