@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import (
     env_bool,
     env_choice,
+    env_float,
     env_int,
     env_list,
     env_mapping,
@@ -178,6 +179,13 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT_S", 15 * 60, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    # Safety nets: both also run when a run is created or ends.
+    "dispatch-training": {"task": "training.tasks.dispatch_training", "schedule": 30.0},
+    "sweep-training": {"task": "training.tasks.sweep_training", "schedule": 30.0},
+    # Retries of webhook deliveries whose wait is over, and any whose hand-over to the broker got lost.
+    "deliver-webhooks": {"task": "tenants.tasks.deliver_due_webhooks", "schedule": 30.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- storage --------------------------------------------------------------------------------------
@@ -270,6 +278,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "status" (or "method") with different choices: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "DatasetStatusEnum": "projects.models.DatasetStatus",
+        "TrainingRunStatusEnum": "training.models.RunStatus",
+        "TrainingMethodEnum": "training.models.Method",
+        "WebhookDeliveryStatusEnum": "tenants.webhooks.DeliveryStatus",
+    },
 }
 API_KEY_CUSTOM_HEADER = "HTTP_AUTHORIZATION"
 # Writing last-used time on every request would turn each read into a write; once a minute is enough.
@@ -297,6 +312,23 @@ DATASET_MAX_ROWS = env_int("DATASET_MAX_ROWS", 2_000_000, minimum=10)
 DATASET_INLINE_CHECK_MB = env_int("DATASET_INLINE_CHECK_MB", 5, minimum=0)
 # Uploads above this are streamed to a temporary file rather than held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- webhooks -------------------------------------------------------------------------------------
+# Plain http:// and private, loopback or link-local targets are for development only: in production a
+# tenant's webhook must not reach the internal network (SSRF).
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", DEBUG)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7, minimum=1)
+WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
+
+# --- training -------------------------------------------------------------------------------------
+TRAINING_WORK_DIR = Path(env_str("TRAINING_WORK_DIR", str(VAR_DIR / "training")))
+TRAINING_MAX_RUNNING_PER_TENANT = env_int("TRAINING_MAX_RUNNING_PER_TENANT", 1, minimum=1)
+# A running run whose worker has not written a heartbeat for this long is put back in the queue.
+TRAINING_HEARTBEAT_TIMEOUT_S = env_int("TRAINING_HEARTBEAT_TIMEOUT_S", 60, minimum=10)
+TRAINING_DISPATCH_TIMEOUT_S = env_int("TRAINING_DISPATCH_TIMEOUT_S", 600, minimum=30)
+TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3, minimum=1)
+TRAINING_PROGRESS_INTERVAL_S = env_float("TRAINING_PROGRESS_INTERVAL_S", 2.0)
 
 # --- models ---------------------------------------------------------------------------------------
 DEFAULT_BASE_MODEL = env_str("DEFAULT_BASE_MODEL", "minilm-l6")

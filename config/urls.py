@@ -5,12 +5,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
 from projects.api.datasets import DatasetViewSet, ProjectDatasetsViewSet
+from training.api.views import (
+    ModelVersionViewSet,
+    ProjectModelsViewSet,
+    ProjectTrainingRunsViewSet,
+    TrainingRunViewSet,
+)
 
 _project_datasets = ProjectDatasetsViewSet.as_view({"get": "list", "post": "create"})
 _dataset = DatasetViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("projects.api.urls")),
+    path("", include("tenants.api.webhook_urls")),
     path("projects/<uuid:project_pk>/datasets/", _project_datasets, name="project-datasets"),
     path(
         "projects/<uuid:project_pk>/datasets/preview/",
@@ -19,6 +26,20 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     path("datasets/<uuid:pk>/", _dataset, name="dataset-detail"),
     path("datasets/<uuid:pk>/fix/", DatasetViewSet.as_view({"post": "fix"}), name="dataset-fix"),
+    path(
+        "projects/<uuid:project_pk>/training-runs/",
+        ProjectTrainingRunsViewSet.as_view({"get": "list", "post": "create"}),
+        name="project-training-runs",
+    ),
+    path("training-runs/<uuid:pk>/", TrainingRunViewSet.as_view({"get": "retrieve"}), name="training-run-detail"),
+    path(
+        "training-runs/<uuid:pk>/cancel/",
+        TrainingRunViewSet.as_view({"post": "cancel"}),
+        name="training-run-cancel",
+    ),
+    path("projects/<uuid:project_pk>/models/", ProjectModelsViewSet.as_view({"get": "list"}), name="project-models"),
+    path("models/<uuid:pk>/", ModelVersionViewSet.as_view({"get": "retrieve"}), name="model-version-detail"),
+    path("models/<uuid:pk>/deploy/", ModelVersionViewSet.as_view({"post": "deploy"}), name="model-version-deploy"),
 ]
 
 urlpatterns = [

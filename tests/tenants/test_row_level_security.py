@@ -46,7 +46,8 @@ def count(table: str) -> int:
 def fill(tenant: Tenant) -> None:
     """At least one row of this tenant in every tenant table (bypass is on during set-up)."""
     from projects.models import Dataset
-    from tenants.models import Invitation, Membership
+    from tenants.models import Invitation, Membership, WebhookDelivery, WebhookEndpoint
+    from training.models import ModelVersion, TrainingRun
 
     project = Project.all_tenants.create(tenant=tenant, name=f"Project of {tenant.slug}")
     Membership.all_tenants.create(tenant=tenant, user=UserFactory())
@@ -57,6 +58,14 @@ def fill(tenant: Tenant) -> None:
     audit_record(tenant=tenant, action=AuditAction.TENANT_CREATED)
     Dataset.all_tenants.create(
         tenant=tenant, project=project, name="intents.csv", file="x.csv", size_bytes=1, sha256="0" * 64
+    )
+    run = TrainingRun.all_tenants.create(tenant=tenant, project=project, base_model="minilm-l6")
+    ModelVersion.all_tenants.create(
+        tenant=tenant, project=project, training_run=run, version=1, base_model="minilm-l6", artifact_path="m"
+    )
+    endpoint = WebhookEndpoint.all_tenants.create(tenant=tenant, url="https://example.com/hook", events=["*"])
+    WebhookDelivery.all_tenants.create(
+        tenant=tenant, endpoint=endpoint, event_id="msg_1", event_type="webhook.test", payload={}
     )
 
 

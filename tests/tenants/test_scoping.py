@@ -97,6 +97,12 @@ ALLOWED_BYPASSES = {
     ("tenants/services.py", "api_key_authenticate"): "the key names its tenant; looked up by prefix",
     ("tenants/selectors.py", "memberships_of_user"): "a user's own memberships across tenants (RLS allows)",
     ("projects/services/projects.py", "project_create"): "creates a row for the tenant it is given",
+    ("training/services.py", "run_create"): "creates a row for the tenant it is given",
+    ("training/services.py", "run_succeed"): "creates the model version in the run's tenant",
+    ("training/services.py", "dispatch_queued_runs"): "the dispatcher shares workers fairly across tenants",
+    ("training/services.py", "sweep_stale_runs"): "the sweeper finds silent runs of every tenant",
+    ("tenants/webhooks.py", "deliveries_due_for_dispatch"): "the periodic sender finds due deliveries of every tenant",
+    ("training/services.py", "queue_position"): "counts runs waiting ahead, of all tenants (a number only)",
     (
         "tenants/api/base.py",
         "TenantScopedMixin.get_queryset",

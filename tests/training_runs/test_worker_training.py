@@ -1,0 +1,128 @@
+"""Training end to end through the API and real worker processes, on the tiny BERT: success, live
+progress, cancel, and a worker killed with SIGKILL whose run resumes from its checkpoint elsewhere."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import override_settings
+
+from config.celery import ping
+from tests.factories import ProjectFactory
+from tests.projects.test_datasets_api import _named
+from training.models import ModelVersion, RunStatus, TrainingRun
+from training.services import sweep_stale_runs
+
+pytestmark = pytest.mark.worker
+
+WORDS = {"card": ["card", "visa", "plastic", "pin"], "refund": ["refund", "money", "back", "return"]}
+
+
+def toy_csv(rows: int, seed: int = 0) -> bytes:
+    """A task a tiny random BERT can learn: each label has its own words."""
+    rng = random.Random(seed)
+    lines = ["text,label"]
+    for i in range(rows):
+        label = "card" if i % 2 else "refund"
+        lines.append(" ".join(rng.choice(WORDS[label]) for _ in range(6)) + f" {i},{label}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def start_run(client, tenant, rows: int, **settings):
+    project = ProjectFactory(tenant=tenant)
+    dataset = client.post(
+        f"/api/v1/projects/{project.pk}/datasets/", {"file": _named(toy_csv(rows), "toy.csv")}, format="multipart"
+    ).json()
+    assert dataset["status"] == "ready", dataset
+    response = client.post(
+        f"/api/v1/projects/{project.pk}/training-runs/",
+        {"dataset_id": dataset["id"], "base_model": "tiny", **settings},
+        format="json",
+    )
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+def get(client, run):
+    return client.get(f"/api/v1/training-runs/{run['id']}/").json()
+
+
+def test_a_run_trains_on_a_worker_and_makes_a_deployable_version(
+    transactional_db, tenant, key_client, celery_worker_process
+):
+    client = key_client(tenant)
+    run = start_run(client, tenant, rows=200, epochs=3, learning_rate=3e-3, batch_size=16)
+
+    done = wait_for(lambda: (r := get(client, run))["status"] in ("succeeded", "failed") and r, 180, "the run")
+
+    assert done["status"] == "succeeded", done["error"]
+    assert len(done["history"]) >= 1 and done["progress"]["phase"] == "succeeded"
+    version = ModelVersion.objects.for_tenant(tenant).get(pk=done["model_version"])
+    assert sorted(version.label_names) == ["card", "refund"]
+    assert "macro_f1" in version.metrics
+    assert version.artifact_path.startswith(f"tenants/{tenant.pk}/projects/")
+    assert default_storage.exists(f"{version.artifact_path}/tunebase.json")
+    assert client.post(f"/api/v1/models/{version.pk}/deploy/").json()["is_active"] is True
+
+
+def test_cancel_stops_a_running_training_within_seconds_and_frees_the_worker(
+    transactional_db, tenant, key_client, celery_worker_process
+):
+    client = key_client(tenant)
+    run = start_run(client, tenant, rows=2000, epochs=50, batch_size=8)
+    wait_for(lambda: get(client, run)["progress"].get("step", 0) > 0, 120, "training steps")
+
+    client.post(f"/api/v1/training-runs/{run['id']}/cancel/")
+    asked = time.monotonic()
+    wait_for(lambda: get(client, run)["status"] == "cancelled", 30, "the cancel")
+
+    assert time.monotonic() - asked < 15
+    assert ping.delay(time.time()).get(timeout=30)["pong"] is True  # the worker took the next task
+
+
+@override_settings(TRAINING_HEARTBEAT_TIMEOUT_S=3)
+def test_a_run_whose_worker_is_killed_resumes_from_its_checkpoint_on_another_worker(
+    transactional_db, tenant, key_client, start_worker
+):
+    client = key_client(tenant)
+    first = start_worker("doomed-worker")
+    run = start_run(client, tenant, rows=800, epochs=3, batch_size=16, learning_rate=3e-3)
+    wait_for(lambda: len(get(client, run)["history"]) >= 1, 180, "a first checkpointed epoch")
+
+    first.kill()
+    killed_at = time.monotonic()
+    assert get(client, run)["status"] == "running"
+    time.sleep(4)  # the heartbeat goes stale
+    assert sweep_stale_runs() == [run["id"]]
+    assert get(client, run)["status"] == "queued"
+    start_worker("rescue-worker")
+    from training.tasks import dispatch_training
+
+    dispatch_training.delay()
+    second_life = wait_for(
+        lambda: (r := get(client, run))["attempts"] == 2 and r["progress"].get("phase") == "training" and r,
+        120,
+        "the second worker to train",
+    )
+    assert second_life["progress"]["epoch"] >= 2  # it went on from the checkpoint, not from the start
+    done = wait_for(lambda: (r := get(client, run))["status"] in ("succeeded", "failed") and r, 180, "the resume")
+
+    assert done["status"] == "succeeded", done["error"]
+    assert done["attempts"] == 2
+    assert time.monotonic() - killed_at < 120 + 60  # back to work well within two minutes, then finished
+    resumed = TrainingRun.objects.for_tenant(tenant).get(pk=run["id"])
+    assert [entry["epoch"] for entry in resumed.history] == list(range(1, len(resumed.history) + 1))
+    assert resumed.status == RunStatus.SUCCEEDED

@@ -1,0 +1,45 @@
+"""A test event end to end: the API queues it, a real Celery worker sends it to a real HTTP server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tenants.webhooks import WebhookDelivery
+from tests.webhooks.test_signing import spec_signature
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_a_worker_delivers_the_test_event_after_commit(tenant, key_client, receiver, celery_worker_process):
+    client = key_client(tenant, scopes=("manage",))
+    endpoint = client.post("/api/v1/webhooks/", {"url": receiver.url, "events": ["*"]}, format="json").json()
+
+    queued = client.post(f"/api/v1/webhooks/{endpoint['id']}/test/")
+
+    assert queued.status_code == 202
+    [request] = wait_for(lambda: receiver.requests, 60, "the delivery to arrive")
+    assert request.json()["type"] == "webhook.test"
+    assert request.headers["webhook-signature"] == spec_signature(
+        endpoint["secret"],
+        request.headers["webhook-id"],
+        int(request.headers["webhook-timestamp"]),
+        request.body.decode(),
+    )
+    delivery = wait_for(
+        lambda: WebhookDelivery.all_tenants.filter(pk=queued.json()["id"], status="succeeded").first(),
+        30,
+        "the delivery to be logged",
+    )
+    assert (delivery.attempts, delivery.last_status_code) == (1, 200)
