@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, include, path
 
-from tenants import views
+from tenants import views, views_webhooks
 
 app_name = "dashboard"
 
@@ -18,6 +18,8 @@ tenant_patterns: list[URLPattern | URLResolver] = [
     path("api-keys/new/", views.ApiKeyCreateView.as_view(), name="api-key-create"),
     path("api-keys/<uuid:public_id>/revoke/", views.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
     path("audit/", views.AuditLogView.as_view(), name="audit-log"),
+    path("webhooks/", views_webhooks.WebhookListView.as_view(), name="webhook-list"),
+    path("webhooks/<uuid:endpoint_id>/", views_webhooks.WebhookDetailView.as_view(), name="webhook-detail"),
 ]
 
 urlpatterns = [

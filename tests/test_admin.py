@@ -8,7 +8,7 @@ from django.urls import reverse
 from tenants.models import ApiKey, AuditEvent, Tenant
 from tests.factories import ProjectFactory, UserFactory, make_api_key
 
-CHANGELISTS = ["tenant", "membership", "invitation", "apikey", "auditevent"]
+CHANGELISTS = ["tenant", "membership", "invitation", "apikey", "auditevent", "webhookendpoint", "webhookdelivery"]
 
 
 @pytest.fixture
@@ -93,3 +93,16 @@ def test_operator_sees_projects_of_every_tenant(client, operator, tenant, other_
     response = client.get(reverse("admin:projects_project_changelist"))
 
     assert {p.name for p in response.context["cl"].result_list} == {"Ours", "Theirs"}
+
+
+def test_operator_sees_webhook_endpoints_but_not_their_signing_secret(client, operator, tenant, settings):
+    from tenants.webhooks import endpoint_create
+
+    settings.WEBHOOK_ALLOW_HTTP = settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    endpoint = endpoint_create(tenant=tenant, url="http://127.0.0.1:9/hook", events=["*"])
+    client.force_login(operator)
+
+    page = client.get(reverse("admin:tenants_webhookendpoint_change", args=[endpoint.pk])).content.decode()
+
+    assert "127.0.0.1:9/hook" in page
+    assert endpoint.secret not in page
