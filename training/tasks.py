@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
 from tenants import db
@@ -13,6 +13,7 @@ from training.services import dispatch_queued_runs, run_claim, sweep_stale_runs
 
 
 @shared_task(
+    bind=True,
     name="training.tasks.train",
     queue="training",
     acks_late=True,
@@ -20,10 +21,15 @@ from training.services import dispatch_queued_runs, run_claim, sweep_stale_runs
     time_limit=settings.TRAINING_HARD_TIME_LIMIT_S,
     soft_time_limit=settings.TRAINING_HARD_TIME_LIMIT_S - 60,
 )
-def train(*, tenant_id: str, run_id: str, dispatch_id: str) -> str:
+def train(self: Task, *, tenant_id: str, run_id: str, dispatch_id: str) -> str:
     """Claim the run (only this hand-over of it) and train it. Running it twice trains once."""
     with db.tenant_context(tenant_id):
-        run = run_claim(tenant_id=tenant_id, run_id=run_id, dispatch_id=dispatch_id, worker=socket.gethostname())
+        run = run_claim(
+            tenant_id=tenant_id,
+            run_id=run_id,
+            dispatch_id=dispatch_id,
+            worker=self.request.hostname or socket.gethostname(),
+        )
         if run is None:
             return "not claimed"
         version = runner.execute(run)
