@@ -14,16 +14,9 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from projects import ingest, services
-from projects.models import Dataset, DatasetStatus, Project
-from tenants.dashboard import TenantView
+from projects.models import Dataset, DatasetStatus
+from projects.views import ProjectTenantView
 from tenants.errors import ServiceError
-
-
-class ProjectPage(TenantView):
-    """A page under ``/t/<slug>/projects/<project_id>/``."""
-
-    def get_project(self) -> Project:
-        return get_object_or_404(Project.objects.for_tenant(self.tenant), pk=self.kwargs["project_id"])
 
 
 def _mapping(request: HttpRequest) -> services.Mapping:
@@ -52,7 +45,7 @@ def _error_json(error: ServiceError) -> JsonResponse:
     )
 
 
-class DatasetListView(ProjectPage, TemplateView):
+class DatasetListView(ProjectTenantView, TemplateView):
     template_name = "datasets/list.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -102,7 +95,7 @@ class DatasetListView(ProjectPage, TemplateView):
         return self.render_to_response(context, status=error.status)
 
 
-class DatasetPreviewView(ProjectPage):
+class DatasetPreviewView(ProjectTenantView):
     """The column-mapping step: the page's script posts the file's first bytes; nothing is stored."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
@@ -116,7 +109,7 @@ class DatasetPreviewView(ProjectPage):
             return _error_json(error)
 
 
-class DatasetDetailView(ProjectPage, TemplateView):
+class DatasetDetailView(ProjectTenantView, TemplateView):
     template_name = "datasets/detail.html"
 
     def get_dataset(self) -> Dataset:
@@ -161,7 +154,7 @@ class DatasetDetailView(ProjectPage, TemplateView):
         return context
 
 
-class DatasetFixView(ProjectPage):
+class DatasetFixView(ProjectTenantView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         project = self.get_project()
         try:
@@ -182,7 +175,7 @@ class DatasetFixView(ProjectPage):
         )
 
 
-class DatasetDeleteView(ProjectPage):
+class DatasetDeleteView(ProjectTenantView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         project = self.get_project()
         try:

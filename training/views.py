@@ -11,16 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView
 
-from projects.models import Dataset, DatasetStatus, Project
-from tenants.dashboard import TenantView
+from projects.models import Dataset, DatasetStatus
+from projects.views import ProjectTenantView
 from tenants.errors import ServiceError
 from training import services
 from training.models import Method, ModelVersion, TrainingRun
-
-
-class _ProjectPage(TenantView):
-    def get_project(self) -> Project:
-        return get_object_or_404(Project.objects.for_tenant(self.tenant), pk=self.kwargs["project_id"])
 
 
 def _number(value: str) -> int | float | None:
@@ -36,7 +31,7 @@ def _number(value: str) -> int | float | None:
             return None
 
 
-class RunListView(_ProjectPage, TemplateView):
+class RunListView(ProjectTenantView, TemplateView):
     template_name = "training/runs.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -73,7 +68,7 @@ class RunListView(_ProjectPage, TemplateView):
         return redirect("dashboard:run-detail", tenant_slug=self.tenant.slug, project_id=project.pk, run_id=run.pk)
 
 
-class RunDetailView(_ProjectPage, TemplateView):
+class RunDetailView(ProjectTenantView, TemplateView):
     template_name = "training/run.html"
 
     def get_template_names(self) -> list[str]:
@@ -107,7 +102,7 @@ class RunDetailView(_ProjectPage, TemplateView):
         return context
 
 
-class RunCancelView(_ProjectPage):
+class RunCancelView(ProjectTenantView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         project = self.get_project()
         try:
@@ -121,7 +116,7 @@ class RunCancelView(_ProjectPage):
         )
 
 
-class ModelListView(_ProjectPage, TemplateView):
+class ModelListView(ProjectTenantView, TemplateView):
     template_name = "training/models.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -149,7 +144,7 @@ class ModelListView(_ProjectPage, TemplateView):
         return context
 
 
-class ModelDeployView(_ProjectPage):
+class ModelDeployView(ProjectTenantView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         project = self.get_project()
         try:
