@@ -336,6 +336,23 @@ DEFAULT_BASE_MODEL = env_str("DEFAULT_BASE_MODEL", "minilm-l6")
 TUNEBASE_BASE_MODELS = env_mapping("TUNEBASE_BASE_MODELS")
 DEFAULT_MAX_LENGTH = env_int("DEFAULT_MAX_LENGTH", 128, minimum=8)
 
+# --- predictions ----------------------------------------------------------------------------------
+PREDICT_MAX_TEXTS = env_int("PREDICT_MAX_TEXTS", 256, minimum=1)
+PREDICT_MAX_TEXT_CHARS = env_int("PREDICT_MAX_TEXT_CHARS", 10_000, minimum=1)
+# Requests per minute; 0 turns the limit off.
+PREDICT_RATE_PER_KEY = env_int("PREDICT_RATE_PER_KEY", 600, minimum=0)
+PREDICT_RATE_PER_TENANT = env_int("PREDICT_RATE_PER_TENANT", 1200, minimum=0)
+# How long the first request of a micro-batch waits for others to join it.
+PREDICT_BATCH_WINDOW_MS = env_float("PREDICT_BATCH_WINDOW_MS", 2.0)
+PREDICT_TIMEOUT_S = env_float("PREDICT_TIMEOUT_S", 30.0)
+# Loaded model versions kept per web process, least recently used out first.
+INFERENCE_CACHE_MB = env_int("INFERENCE_CACHE_MB", 2048, minimum=64)
+# "auto": bf16 for versions whose parity check passed, on a CPU with bf16 kernels or on CUDA; "fp32": never.
+INFERENCE_PRECISION = env_choice("INFERENCE_PRECISION", "auto", ("auto", "fp32"))
+INFERENCE_DEVICE = env_choice("INFERENCE_DEVICE", "cpu", ("cpu", "cuda", "auto"))
+# Local copies of artifacts when the storage is remote (S3).
+INFERENCE_ARTIFACT_DIR = Path(env_str("INFERENCE_ARTIFACT_DIR", str(VAR_DIR / "models")))
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from inference.api.views import PredictView
 from projects.api.datasets import DatasetViewSet, ProjectDatasetsViewSet
 from training.api.views import (
     ModelVersionViewSet,
@@ -40,6 +41,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("projects/<uuid:project_pk>/models/", ProjectModelsViewSet.as_view({"get": "list"}), name="project-models"),
     path("models/<uuid:pk>/", ModelVersionViewSet.as_view({"get": "retrieve"}), name="model-version-detail"),
     path("models/<uuid:pk>/deploy/", ModelVersionViewSet.as_view({"post": "deploy"}), name="model-version-deploy"),
+    path("projects/<uuid:project_pk>/predict/", PredictView.as_view(), name="project-predict"),
 ]
 
 urlpatterns = [

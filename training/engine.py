@@ -445,7 +445,15 @@ def fine_tune(
     )
     thresholds = dict(zip(label_names, thresholds_list, strict=True))
     artifact_dir = _save_artifact(
-        output, model, tokenizer, (base_model_name or base.name, base), config, label_names, thresholds, metrics
+        output,
+        model,
+        tokenizer,
+        (base_model_name or base.name, base),
+        config,
+        label_names,
+        thresholds,
+        metrics,
+        val_texts,
     )
     return TrainResult(
         artifact_dir=artifact_dir,
@@ -554,6 +562,35 @@ def _final_report(
     return [0.0] * len(label_names), report
 
 
+# Validation texts kept in the artifact, for the serving side's check of its optimized path against fp32.
+PARITY_SAMPLE = 512
+
+
+def low_rank_factors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Each adapted weight's update as two factors, ``<weight>.up @ <weight>.down`` (scaling included).
+
+    LoRA: ``B * scaling`` and ``A``. AdaLoRA: ``B * scaling / ranknum`` and ``A * E`` (its singular
+    values; pruned ranks are zeros). Read off the live peft layers, so a server can apply any adapter
+    to one shared encoder without peft, whatever peft's own file layout is.
+    """
+    factors: dict[str, torch.Tensor] = {}
+    for name, module in model.named_modules():
+        scaling = getattr(module, "scaling", None)
+        if not isinstance(scaling, dict) or "default" not in scaling or not hasattr(module, "lora_A"):
+            continue
+        weight = _plain_name(name) + ".weight"
+        a, b = module.lora_A["default"], module.lora_B["default"]
+        if hasattr(module, "lora_E"):
+            rank = float(module.ranknum["default"]) + 1e-5
+            down = a * module.lora_E["default"]
+            up = b * (float(scaling["default"]) / rank)
+        else:
+            down, up = a.weight, b.weight * float(scaling["default"])
+        factors[weight + ".down"] = down.detach().float().contiguous().cpu()
+        factors[weight + ".up"] = up.detach().float().contiguous().cpu()
+    return factors
+
+
 def _plain_name(peft_name: str) -> str:
     """``base_model.model.classifier.modules_to_save.default.weight`` -> ``classifier.weight``."""
     return peft_name.replace(".modules_to_save.default", "").removeprefix("base_model.model.")
@@ -568,6 +605,7 @@ def _save_artifact(
     label_names: list[str],
     thresholds: dict[str, float],
     metrics: dict[str, Any],
+    parity_texts: Sequence[str],
 ) -> Path:
     from safetensors.torch import save_file
 
@@ -585,6 +623,7 @@ def _save_artifact(
                 if p.requires_grad and "modules_to_save" in name
             }
             save_file(head, str(directory / "head.safetensors"))
+            save_file(low_rank_factors(model), str(directory / "lora_factors.safetensors"))
         tokenizer.save_pretrained(str(directory))
         manifest = {
             "format_version": artifacts.FORMAT_VERSION,
@@ -599,6 +638,7 @@ def _save_artifact(
         }
         (directory / "tunebase.json").write_text(json.dumps(manifest, indent=1))
         (directory / "report.json").write_text(json.dumps(metrics, indent=1))
+        (directory / "parity_texts.json").write_text(json.dumps(list(parity_texts)[:PARITY_SAMPLE]))
 
     return artifacts.write_dir_atomically(output / ARTIFACT_DIR, write)
 
@@ -616,6 +656,7 @@ __all__ = [
     "fine_tune",
     "linear_schedule",
     "load_artifact_model",
+    "low_rank_factors",
     "predict_logits",
     "seed_everything",
     "train_step",

@@ -87,6 +87,9 @@ class ModelVersion(TenantOwnedModel):
     metrics = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=False)
     deployed_at = models.DateTimeField(null=True, blank=True)
+    # Decided once, when the version is stored: the fast path serves only where it answers like fp32.
+    serving_precision = models.CharField(max_length=4, default="fp32", help_text="bf16 or fp32.")
+    parity = models.JSONField(default=dict, blank=True, help_text="The fast path checked against fp32.")
 
     class Meta(TenantOwnedModel.Meta):
         ordering = ["-version"]

@@ -21,6 +21,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connections
 
+from inference import runtime
 from projects import ingest
 from tenants import db
 from tenants.storage import tenant_file_path
@@ -162,6 +163,7 @@ def execute(run: TrainingRun) -> ModelVersion | None:
             resume=True,
         )
         heartbeat.report({"phase": "saving", "epoch": result.epochs_run, "epochs": result.epochs_run})
+        parity = runtime.parity_check(result.artifact_dir, precision=runtime.BF16, base_model_path=base.path)
         artifact_path, size = _store_artifacts(run, Path(result.artifact_dir))
         version = run_succeed(
             run=run,
@@ -171,6 +173,8 @@ def execute(run: TrainingRun) -> ModelVersion | None:
             thresholds=result.thresholds,
             metrics=result.metrics,
             history=result.history,
+            serving_precision=runtime.BF16 if parity.passed else runtime.FP32,
+            parity=parity.as_dict(),
         )
     except BaseException as error:
         code, message = failure_of(error)

@@ -272,6 +272,8 @@ def run_succeed(
     thresholds: dict[str, float],
     metrics: dict[str, Any],
     history: list[dict[str, Any]],
+    serving_precision: str = "fp32",
+    parity: dict[str, Any] | None = None,
 ) -> ModelVersion:
     latest = (
         ModelVersion.objects.for_tenant(run.tenant_id)
@@ -291,6 +293,8 @@ def run_succeed(
         label_names=label_names,
         thresholds=thresholds,
         metrics=metrics,
+        serving_precision=serving_precision,
+        parity=parity or {},
     )
     run.metrics = metrics
     run.history = history

@@ -45,6 +45,7 @@ def count(table: str) -> int:
 
 def fill(tenant: Tenant) -> None:
     """At least one row of this tenant in every tenant table (bypass is on during set-up)."""
+    from billing.models import UsageRecord
     from projects.models import Dataset
     from tenants.models import Invitation, Membership, WebhookDelivery, WebhookEndpoint
     from training.models import ModelVersion, TrainingRun
@@ -67,6 +68,7 @@ def fill(tenant: Tenant) -> None:
     WebhookDelivery.all_tenants.create(
         tenant=tenant, endpoint=endpoint, event_id="msg_1", event_type="webhook.test", payload={}
     )
+    UsageRecord.all_tenants.create(tenant=tenant, kind="prediction", quantity=1, project=project)
 
 
 @pytest.fixture

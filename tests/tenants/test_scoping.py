@@ -103,6 +103,7 @@ ALLOWED_BYPASSES = {
     ("training/services.py", "sweep_stale_runs"): "the sweeper finds silent runs of every tenant",
     ("tenants/webhooks.py", "deliveries_due_for_dispatch"): "the periodic sender finds due deliveries of every tenant",
     ("training/services.py", "queue_position"): "counts runs waiting ahead, of all tenants (a number only)",
+    ("billing/services.py", "usage_record"): "creates a row for the tenant it is given",
     (
         "tenants/api/base.py",
         "TenantScopedMixin.get_queryset",

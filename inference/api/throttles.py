@@ -1,0 +1,68 @@
+"""Prediction rate limits per API key and per tenant: fixed one-minute windows counted in the cache.
+
+The counter is ``cache.incr`` on a key per window: atomic on Redis (production), so every web process
+shares one count. A refused request gets 429 with ``Retry-After`` (the seconds left in the window).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from tenants.authentication import ApiKeyPrincipal
+
+WINDOW_S = 60
+
+
+class _PerMinute(BaseThrottle):
+    setting: str
+    scope: str
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def ident_of(self, principal: ApiKeyPrincipal) -> str:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        limit = int(getattr(settings, self.setting))
+        principal = request.user
+        if limit <= 0 or not isinstance(principal, ApiKeyPrincipal):
+            return True
+        now = time.time()
+        window = int(now // WINDOW_S)
+        key = f"ratelimit:{self.scope}:{self.ident_of(principal)}:{window}"
+        cache.add(key, 0, timeout=WINDOW_S + 5)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=WINDOW_S + 5)
+            count = 1
+        if count > limit:
+            self._wait = max(1.0, (window + 1) * WINDOW_S - now)
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+class PerKeyThrottle(_PerMinute):
+    setting = "PREDICT_RATE_PER_KEY"
+    scope = "key"
+
+    def ident_of(self, principal: ApiKeyPrincipal) -> str:
+        return str(principal.api_key.pk)
+
+
+class PerTenantThrottle(_PerMinute):
+    setting = "PREDICT_RATE_PER_TENANT"
+    scope = "tenant"
+
+    def ident_of(self, principal: ApiKeyPrincipal) -> str:
+        return str(principal.api_key.tenant_id)

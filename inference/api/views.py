@@ -1,0 +1,39 @@
+"""``POST /api/v1/projects/{id}/predict/``: the deployed model's predictions for 1..256 texts."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from inference import services
+from inference.api.serializers import PredictRequestSerializer, PredictResponseSerializer
+from inference.api.throttles import PerKeyThrottle, PerTenantThrottle
+from projects.api.base import ProjectScopedMixin
+from projects.models import Project
+from tenants.models import ApiKeyScope
+
+
+class PredictView(ProjectScopedMixin, generics.GenericAPIView[Any]):
+    model = Project
+    project_field = "pk"
+    write_scope = ApiKeyScope.PREDICT
+    throttle_classes = [PerKeyThrottle, PerTenantThrottle]
+    serializer_class = PredictRequestSerializer
+
+    @extend_schema(request=PredictRequestSerializer, responses={200: PredictResponseSerializer})
+    def post(self, request: Request, project_pk: UUID) -> Response:
+        project = self.url_project()
+        serializer = PredictRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.predict(
+            project=project,
+            texts=serializer.validated_data["texts"],
+            top_k=serializer.validated_data.get("top_k"),
+            api_key=self.api_key,
+        )
+        return Response(result)

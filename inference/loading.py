@@ -1,0 +1,97 @@
+"""The web process's side of serving: where a version's files are, which precision it gets, one cache.
+
+Storage holds the artifacts; the runtime needs a local directory. With the local file storage that
+is the stored folder itself; with a remote one (S3) the files are copied once into
+``INFERENCE_ARTIFACT_DIR/<version id>/`` (written whole or not at all).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from inference import runtime
+from inference.batcher import MicroBatcher
+from inference.cache import ModelCache
+from training import artifacts
+from training.base_models import resolve
+from training.models import ModelVersion
+
+_lock = threading.Lock()
+_cache: ModelCache | None = None
+_batcher: MicroBatcher | None = None
+
+
+def model_cache() -> ModelCache:
+    global _cache
+    with _lock:
+        if _cache is None:
+            _cache = ModelCache(settings.INFERENCE_CACHE_MB * 1024 * 1024)
+        return _cache
+
+
+def batcher() -> MicroBatcher:
+    global _batcher
+    with _lock:
+        if _batcher is None:
+            _batcher = MicroBatcher(window_s=settings.PREDICT_BATCH_WINDOW_MS / 1000)
+        return _batcher
+
+
+def _storage_files(prefix: str) -> list[str]:
+    directories, files = default_storage.listdir(prefix)
+    found = [f"{prefix}/{name}" for name in files]
+    for directory in directories:
+        found += _storage_files(f"{prefix}/{directory}")
+    return found
+
+
+def local_artifact_dir(version: ModelVersion) -> Path:
+    try:
+        stored = Path(default_storage.path(version.artifact_path))
+    except NotImplementedError:  # remote storage: no local path
+        stored = None
+    if stored is not None and (stored / runtime.MANIFEST).is_file():
+        return stored
+    target = Path(settings.INFERENCE_ARTIFACT_DIR) / str(version.pk)
+    if (target / runtime.MANIFEST).is_file():
+        return target
+
+    def download(directory: Path) -> None:
+        for name in _storage_files(version.artifact_path):
+            destination = directory / name.removeprefix(version.artifact_path + "/")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with default_storage.open(name, "rb") as source, destination.open("wb") as out:
+                for chunk in iter(lambda: source.read(1 << 20), b""):
+                    out.write(chunk)
+
+    return artifacts.write_dir_atomically(target, download)
+
+
+def serving_precision(version: ModelVersion) -> str:
+    if settings.INFERENCE_PRECISION == "fp32" or version.serving_precision != runtime.BF16:
+        return runtime.FP32
+    if settings.INFERENCE_DEVICE != "cpu" or runtime.bf16_supported():
+        return runtime.BF16
+    return runtime.FP32
+
+
+def classifier_for(version: ModelVersion) -> runtime.Classifier:
+    """The loaded classifier of this version, from this process's cache (loaded on first use)."""
+
+    def load(bases: runtime.BasePool) -> runtime.Classifier:
+        base_path = None
+        if version.method != "full":
+            base_path = resolve(version.base_model, settings.TUNEBASE_BASE_MODELS).path
+        return runtime.load(
+            local_artifact_dir(version),
+            precision=serving_precision(version),
+            device=settings.INFERENCE_DEVICE,
+            base_model_path=base_path,
+            bases=bases,
+        )
+
+    return model_cache().get(str(version.pk), load)

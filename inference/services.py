@@ -1,0 +1,87 @@
+"""Predicting for a project: its active version, the shared micro-batcher, the answer's shape, usage."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from billing.models import UsageKind
+from billing.services import usage_record
+from inference import loading, selectors
+from inference.batcher import BatcherTimeout
+from inference.shaping import shape_predictions
+from projects.models import Project
+from tenants.errors import Conflict, ServiceError
+from tenants.models import ApiKey
+
+logger = logging.getLogger(__name__)
+
+
+class TextTooLong(ServiceError):
+    status = 413
+    code = "text_too_long"
+
+
+class Overloaded(ServiceError):
+    status = 503
+    code = "overloaded"
+
+
+def _check_lengths(texts: Sequence[str]) -> None:
+    limit = settings.PREDICT_MAX_TEXT_CHARS
+    too_long = [i for i, text in enumerate(texts) if len(text) > limit]
+    if too_long:
+        raise TextTooLong(
+            f"{len(too_long)} text(s) are over the limit of {limit:,} characters (first: texts.{too_long[0]}).",
+            details=[
+                {
+                    "field": f"texts.{i}",
+                    "message": f"{len(texts[i]):,} characters; at most {limit:,}.",
+                    "code": "too_long",
+                }
+                for i in too_long[:10]
+            ],
+        )
+
+
+def predict(
+    *, project: Project, texts: Sequence[str], top_k: int | None = None, api_key: ApiKey | None = None
+) -> dict[str, Any]:
+    """Predict ``texts`` with the project's deployed version and record them as billable usage."""
+    _check_lengths(texts)
+    version = selectors.active_version(project=project)
+    if version is None:
+        raise Conflict(
+            "This project has no deployed model yet: train one and deploy a version first.", code="no_model_deployed"
+        )
+    classifier = loading.classifier_for(version)
+    try:
+        scores = loading.batcher().predict(classifier, texts, timeout_s=settings.PREDICT_TIMEOUT_S)
+    except BatcherTimeout:
+        logger.warning("prediction timed out project=%s texts=%d", project.pk, len(texts))
+        raise Overloaded("Predictions are taking too long right now; retry in a few seconds.") from None
+    predictions = shape_predictions(
+        scores,
+        label_names=classifier.label_names,
+        thresholds=classifier.thresholds,
+        multi_label=classifier.multi_label,
+        confidence_threshold=project.confidence_threshold,
+        top_k=top_k,
+    )
+    with transaction.atomic():
+        usage_record(
+            tenant_id=project.tenant_id,
+            kind=UsageKind.PREDICTION,
+            quantity=len(texts),
+            project=project,
+            model_version=version,
+            api_key=api_key,
+        )
+    return {
+        "model_version": {"id": str(version.pk), "version": version.version, "precision": classifier.precision},
+        "predictions": predictions,
+    }

@@ -1,0 +1,296 @@
+"""``POST /api/v1/projects/{id}/predict/``: shapes per use case, limits, deploys, usage, rate limits, access."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+
+from billing.models import UsageRecord
+from tests.factories import ProjectFactory
+from tests.training.test_engine import NAMES, WORDS
+from training import services as training_services
+
+FOOD = "pizza bread cheese soup"
+MUSIC = "guitar piano song melody"
+
+
+def url(project) -> str:
+    return f"/api/v1/projects/{project.pk}/predict/"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+
+
+@pytest.fixture
+def project(tenant):
+    return ProjectFactory(tenant=tenant, name="Support", use_case="customer_service", confidence_threshold=0.5)
+
+
+@pytest.fixture
+def client(tenant, key_client):
+    return key_client(tenant, scopes=("predict",))
+
+
+# --- shapes ---------------------------------------------------------------------------------------------
+
+
+def test_customer_service_prediction_has_label_score_alternatives_and_needs_human(project, client, deploy):
+    version = deploy(project, "full")
+
+    response = client.post(url(project), {"texts": [FOOD, MUSIC], "top_k": 2}, format="json")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model_version"]["id"] == str(version.pk)
+    assert body["model_version"]["version"] == 1
+    first, second = body["predictions"]
+    assert (first["label"], second["label"]) == ("food", "music")
+    assert set(first) == {"label", "score", "needs_human", "labels"}
+    assert len(first["labels"]) == 2
+    assert first["labels"][0]["name"] == "food" and first["labels"][0]["score"] == first["score"]
+    assert first["labels"][0]["score"] >= first["labels"][1]["score"]
+    assert first["needs_human"] is (first["score"] < 0.5)
+
+
+def test_a_score_under_the_confidence_threshold_needs_a_human(project, client, deploy):
+    deploy(project, "full")
+    project.confidence_threshold = 0.999
+    project.save()
+
+    prediction = client.post(url(project), {"texts": [FOOD]}, format="json").json()["predictions"][0]
+
+    assert prediction["score"] < 0.999
+    assert prediction["needs_human"] is True
+    assert prediction["labels"][0]["above_threshold"] is False
+
+
+def test_top_k_defaults_to_every_label_up_to_five(project, client, deploy):
+    deploy(project, "full")
+
+    prediction = client.post(url(project), {"texts": [FOOD]}, format="json").json()["predictions"][0]
+
+    assert next(label["name"] for label in prediction["labels"]) == "food"
+    assert sorted(label["name"] for label in prediction["labels"]) == NAMES
+
+
+def test_recommendation_multi_label_marks_each_label_against_its_own_threshold(tenant, key_client, deploy):
+    project = ProjectFactory(tenant=tenant, name="Interests", use_case="recommendation", multi_label=True)
+    version = deploy(project, "multi")
+    text = " ".join(WORDS["food"][:3] + WORDS["sports"][:3])
+
+    prediction = key_client(tenant).post(url(project), {"texts": [text]}, format="json").json()["predictions"][0]
+
+    assert set(prediction) == {"labels"}
+    scores = {label["name"]: label for label in prediction["labels"]}
+    assert [label["score"] for label in prediction["labels"]] == sorted(
+        (label["score"] for label in prediction["labels"]), reverse=True
+    )
+    for name, label in scores.items():
+        assert label["above_threshold"] is (label["score"] >= version.thresholds[name])
+    assert {label["name"] for label in prediction["labels"][:2]} == {"food", "sports"}
+
+
+def test_monitoring_projects_get_the_same_shape(tenant, key_client, deploy):
+    project = ProjectFactory(tenant=tenant, name="Mentions", use_case="monitoring")
+    deploy(project, "full")
+
+    prediction = key_client(tenant).post(url(project), {"texts": [MUSIC]}, format="json").json()["predictions"][0]
+
+    assert prediction["label"] == "music"
+    assert "needs_human" in prediction
+
+
+def test_lora_versions_are_served_through_the_shared_encoder(project, client, deploy):
+    deploy(project, "lora")
+
+    response = client.post(url(project), {"texts": [FOOD, MUSIC]}, format="json")
+
+    assert response.status_code == 200
+    assert len(response.json()["predictions"]) == 2
+
+
+def test_a_version_that_passed_parity_is_served_in_bf16_where_the_cpu_has_it(project, client, deploy):
+    from inference import runtime
+
+    deploy(project, "full", serving_precision="bf16")
+
+    served = client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]
+
+    assert served["precision"] == ("bf16" if runtime.bf16_supported() else "fp32")
+
+
+def test_a_version_that_failed_parity_is_served_in_fp32(project, client, deploy):
+    deploy(project, "full", serving_precision="fp32")
+
+    assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["precision"] == "fp32"
+
+
+# --- deploys --------------------------------------------------------------------------------------------
+
+
+def test_deploying_another_version_switches_the_served_one_at_once(tenant, project, client, deploy):
+    first = deploy(project, "full")
+    second = deploy(project, "lora", active=False)
+
+    assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 1
+    training_services.model_deploy(tenant=tenant, version_id=second.pk)
+    assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 2
+    training_services.model_deploy(tenant=tenant, version_id=first.pk)  # the rollback
+    assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 1
+
+
+def test_a_project_without_a_deployed_model_answers_409(project, client, deploy):
+    deploy(project, "full", active=False)
+
+    response = client.post(url(project), {"texts": [FOOD]}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "no_model_deployed"
+
+
+# --- usage ----------------------------------------------------------------------------------------------
+
+
+def test_each_call_records_its_texts_as_usage(tenant, project, client, deploy):
+    version = deploy(project, "full")
+
+    client.post(url(project), {"texts": [FOOD, MUSIC, FOOD]}, format="json")
+    client.post(url(project), {"texts": [MUSIC]}, format="json")
+
+    records = UsageRecord.objects.for_tenant(tenant).order_by("created_at")
+    assert [(r.kind, r.quantity, r.project_id, r.model_version_id) for r in records] == [
+        ("prediction", 3, project.pk, version.pk),
+        ("prediction", 1, project.pk, version.pk),
+    ]
+    assert all(r.api_key_id is not None and r.sent_at is None for r in records)
+
+
+def test_a_refused_call_records_no_usage(tenant, project, client, deploy):
+    deploy(project, "full")
+
+    with override_settings(PREDICT_MAX_TEXT_CHARS=5):
+        client.post(url(project), {"texts": ["pizza pizza"]}, format="json")
+    client.post(url(project), {"texts": []}, format="json")
+
+    assert not UsageRecord.objects.for_tenant(tenant).exists()
+
+
+# --- bad input ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "texts"),
+        ({"texts": []}, "texts"),
+        ({"texts": "pizza"}, "texts"),
+        ({"texts": ["pizza", ""]}, "texts.1"),
+        ({"texts": ["pizza", 7, None]}, "texts.2"),
+        ({"texts": ["pizza"], "top_k": 0}, "top_k"),
+        ({"texts": ["pizza"], "top_k": "many"}, "top_k"),
+    ],
+)
+def test_malformed_requests_answer_400_naming_the_field(project, client, deploy, payload, field):
+    deploy(project, "full")
+
+    response = client.post(url(project), payload, format="json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert field in [detail["field"] for detail in error["details"]]
+
+
+def test_more_than_the_maximum_texts_answers_400_with_the_limit(project, client, deploy):
+    deploy(project, "full")
+
+    response = client.post(url(project), {"texts": ["pizza"] * 257}, format="json")
+
+    assert response.status_code == 400
+    assert "At most 256 texts" in response.json()["error"]["message"]
+
+
+def test_a_text_over_the_character_limit_answers_413_naming_it(project, client, deploy):
+    deploy(project, "full")
+
+    with override_settings(PREDICT_MAX_TEXT_CHARS=20):
+        response = client.post(url(project), {"texts": ["pizza", "x" * 21]}, format="json")
+
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "text_too_long"
+    assert error["details"][0]["field"] == "texts.1"
+
+
+# --- rate limits ----------------------------------------------------------------------------------------
+
+
+def test_a_key_over_its_rate_limit_gets_429_with_retry_after(project, client, deploy):
+    deploy(project, "full")
+
+    with override_settings(PREDICT_RATE_PER_KEY=2):
+        answers = [client.post(url(project), {"texts": [FOOD]}, format="json") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(answers[2]["Retry-After"]) <= 60
+
+
+def test_the_tenant_limit_spans_its_keys_and_spares_other_tenants(tenant, other_tenant, project, key_client, deploy):
+    deploy(project, "full")
+    theirs = ProjectFactory(tenant=other_tenant, name="Theirs")
+    deploy(theirs, "full")
+    a, b = key_client(tenant), key_client(tenant)
+
+    with override_settings(PREDICT_RATE_PER_TENANT=2):
+        codes = [c.post(url(project), {"texts": [FOOD]}, format="json").status_code for c in (a, b, a)]
+        other = key_client(other_tenant).post(url(theirs), {"texts": [FOOD]}, format="json")
+
+    assert codes == [200, 200, 429]
+    assert other.status_code == 200
+
+
+# --- who may call it ------------------------------------------------------------------------------------
+
+
+def test_anonymous_gets_401(api_client, project):
+    response = api_client.post(url(project), {"texts": [FOOD]}, format="json")
+
+    assert response.status_code == 401
+
+
+def test_another_tenants_project_answers_404(other_tenant, project, key_client, deploy):
+    deploy(project, "full")
+
+    response = key_client(other_tenant).post(url(project), {"texts": [FOOD]}, format="json")
+
+    assert response.status_code == 404
+
+
+def test_a_key_without_the_predict_scope_gets_403(tenant, project, key_client, deploy):
+    deploy(project, "full")
+
+    response = key_client(tenant, scopes=("manage",)).post(url(project), {"texts": [FOOD]}, format="json")
+
+    assert response.status_code == 403
+    assert "predict" in response.json()["error"]["message"]
+
+
+def test_a_key_limited_to_another_project_gets_404(tenant, project, key_client, deploy):
+    deploy(project, "full")
+    other = ProjectFactory(tenant=tenant, name="Other")
+
+    response = key_client(tenant, project=other).post(url(project), {"texts": [FOOD]}, format="json")
+
+    assert response.status_code == 404
+
+
+def test_a_key_limited_to_this_project_may_predict(tenant, project, key_client, deploy):
+    deploy(project, "full")
+
+    response = key_client(tenant, scopes=("predict",), project=project).post(url(project), {"texts": [FOOD]})
+
+    assert response.status_code == 200
