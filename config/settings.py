@@ -123,6 +123,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # Reused per thread: opening SQLite and running the PRAGMAs cost more than a small request.
+            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            "CONN_HEALTH_CHECKS": True,
             # A file, not memory, so that a real worker process started by the tests sees the same data.
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
@@ -350,6 +353,8 @@ INFERENCE_CACHE_MB = env_int("INFERENCE_CACHE_MB", 2048, minimum=64)
 # "auto": bf16 for versions whose parity check passed, on a CPU with bf16 kernels or on CUDA; "fp32": never.
 INFERENCE_PRECISION = env_choice("INFERENCE_PRECISION", "auto", ("auto", "fp32"))
 INFERENCE_DEVICE = env_choice("INFERENCE_DEVICE", "cpu", ("cpu", "cuda", "auto"))
+# Torch threads per web process for predictions; 0 = torch's default (the machine's cores).
+INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0, minimum=0)
 # Local copies of artifacts when the storage is remote (S3).
 INFERENCE_ARTIFACT_DIR = Path(env_str("INFERENCE_ARTIFACT_DIR", str(VAR_DIR / "models")))
 

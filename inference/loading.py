@@ -37,6 +37,10 @@ def batcher() -> MicroBatcher:
     global _batcher
     with _lock:
         if _batcher is None:
+            if settings.INFERENCE_THREADS:
+                import torch
+
+                torch.set_num_threads(settings.INFERENCE_THREADS)
             _batcher = MicroBatcher(window_s=settings.PREDICT_BATCH_WINDOW_MS / 1000)
         return _batcher
 

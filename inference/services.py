@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from billing.models import UsageKind
 from billing.services import usage_record
@@ -49,9 +48,15 @@ def _check_lengths(texts: Sequence[str]) -> None:
 
 
 def predict(
-    *, project: Project, texts: Sequence[str], top_k: int | None = None, api_key: ApiKey | None = None
+    *,
+    project: Project,
+    texts: Sequence[str],
+    top_k: int | None = None,
+    api_key: ApiKey | None = None,
+    billable: bool = True,
 ) -> dict[str, Any]:
-    """Predict ``texts`` with the project's deployed version and record them as billable usage."""
+    """Predict ``texts`` with the project's deployed version and record them as usage (when billable:
+    the dashboard's try-it box is not)."""
     _check_lengths(texts)
     version = selectors.active_version(project=project)
     if version is None:
@@ -72,7 +77,7 @@ def predict(
         confidence_threshold=project.confidence_threshold,
         top_k=top_k,
     )
-    with transaction.atomic():
+    if billable:
         usage_record(
             tenant_id=project.tenant_id,
             kind=UsageKind.PREDICTION,

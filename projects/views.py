@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
+from inference.selectors import active_version
 from projects import selectors, services
 from projects.forms import ProjectForm
 from projects.models import Project
@@ -61,7 +62,13 @@ class ProjectDetailView(ProjectTenantView, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(project=self.get_project(), can_write=self.can_write)
+        project = self.get_project()
+        context.update(
+            project=project,
+            can_write=self.can_write,
+            active_version=active_version(project=project),
+            api_url=self.request.build_absolute_uri(f"/api/v1/projects/{project.pk}/predict/"),
+        )
         return context
 
 

@@ -9,6 +9,7 @@ tenant_patterns: list[URLPattern | URLResolver] = [
     path("", include("projects.urls")),
     path("", include("projects.urls_datasets")),
     path("", include("training.urls")),
+    path("", include("inference.urls")),
     path("members/", views.MemberListView.as_view(), name="member-list"),
     path("members/invite/", views.InvitationCreateView.as_view(), name="member-invite"),
     path("members/<uuid:membership_id>/role/", views.MemberRoleView.as_view(), name="member-role"),
