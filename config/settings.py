@@ -348,6 +348,7 @@ PREDICT_RATE_PER_TENANT = env_int("PREDICT_RATE_PER_TENANT", 1200, minimum=0)
 # How long the first request of a micro-batch waits for others to join it.
 PREDICT_BATCH_WINDOW_MS = env_float("PREDICT_BATCH_WINDOW_MS", 2.0)
 PREDICT_TIMEOUT_S = env_float("PREDICT_TIMEOUT_S", 30.0)
+BATCH_MAX_UPLOAD_MB = env_int("BATCH_MAX_UPLOAD_MB", 200, minimum=1)
 # Loaded model versions kept per web process, least recently used out first.
 INFERENCE_CACHE_MB = env_int("INFERENCE_CACHE_MB", 2048, minimum=64)
 # "auto": bf16 for versions whose parity check passed, on a CPU with bf16 kernels or on CUDA; "fp32": never.

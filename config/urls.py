@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from inference.api.batch_views import BatchPredictionViewSet, ProjectBatchPredictionsViewSet
 from inference.api.views import PredictView
 from projects.api.datasets import DatasetViewSet, ProjectDatasetsViewSet
 from training.api.views import (
@@ -42,6 +43,21 @@ api_v1: list[URLPattern | URLResolver] = [
     path("models/<uuid:pk>/", ModelVersionViewSet.as_view({"get": "retrieve"}), name="model-version-detail"),
     path("models/<uuid:pk>/deploy/", ModelVersionViewSet.as_view({"post": "deploy"}), name="model-version-deploy"),
     path("projects/<uuid:project_pk>/predict/", PredictView.as_view(), name="project-predict"),
+    path(
+        "projects/<uuid:project_pk>/batch-predictions/",
+        ProjectBatchPredictionsViewSet.as_view({"get": "list", "post": "create"}),
+        name="project-batch-predictions",
+    ),
+    path(
+        "batch-predictions/<uuid:pk>/",
+        BatchPredictionViewSet.as_view({"get": "retrieve"}),
+        name="batch-prediction-detail",
+    ),
+    path(
+        "batch-predictions/<uuid:pk>/results/",
+        BatchPredictionViewSet.as_view({"get": "results"}),
+        name="batch-prediction-results",
+    ),
 ]
 
 urlpatterns = [

@@ -89,6 +89,8 @@ class EventType(models.TextChoices):
     TRAINING_RUN_FAILED = "training_run.failed", "Training run failed"
     TRAINING_RUN_CANCELLED = "training_run.cancelled", "Training run cancelled"
     MODEL_DEPLOYED = "model.deployed", "Model deployed"
+    BATCH_PREDICTION_SUCCEEDED = "batch_prediction.succeeded", "Batch prediction succeeded"
+    BATCH_PREDICTION_FAILED = "batch_prediction.failed", "Batch prediction failed"
     WEBHOOK_TEST = "webhook.test", "Test event"
 
 

@@ -45,3 +45,53 @@ class ServedVersionSerializer(serializers.Serializer[Any]):
 class PredictResponseSerializer(serializers.Serializer[Any]):
     model_version = ServedVersionSerializer()
     predictions = PredictionSerializer(many=True)
+
+
+class BatchPredictionSerializer(serializers.ModelSerializer[Any]):
+    results_url = serializers.SerializerMethodField()
+
+    class Meta:
+        from inference.models import BatchPrediction
+
+        model = BatchPrediction
+        fields = [
+            "id",
+            "project",
+            "model_version",
+            "dataset",
+            "status",
+            "name",
+            "size_bytes",
+            "format",
+            "text_column",
+            "progress",
+            "rows_done",
+            "rows_predicted",
+            "rows_failed",
+            "error_code",
+            "error_message",
+            "results_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_results_url(self, job: Any) -> str | None:
+        if job.status != "succeeded":
+            return None
+        return f"/api/v1/batch-predictions/{job.pk}/results/"
+
+
+class BatchCreateSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(
+        required=False, allow_empty_file=True, help_text="CSV or TSV with a header row, or JSON Lines."
+    )
+    dataset_id = serializers.UUIDField(required=False, help_text="Instead of a file: one of the project's datasets.")
+    text_column = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    format = serializers.ChoiceField(choices=["auto", "csv", "tsv", "jsonl"], default="auto")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("file")) == bool(attrs.get("dataset_id")):
+            raise serializers.ValidationError("Send either a file or a dataset_id.")
+        return attrs
