@@ -188,6 +188,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-training": {"task": "training.tasks.sweep_training", "schedule": 30.0},
     # Retries of webhook deliveries whose wait is over, and any whose hand-over to the broker got lost.
     "deliver-webhooks": {"task": "tenants.tasks.deliver_due_webhooks", "schedule": 30.0},
+    "purge-monitor-events": {"task": "inference.purge_monitor_events", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -349,6 +350,8 @@ PREDICT_RATE_PER_TENANT = env_int("PREDICT_RATE_PER_TENANT", 1200, minimum=0)
 PREDICT_BATCH_WINDOW_MS = env_float("PREDICT_BATCH_WINDOW_MS", 2.0)
 PREDICT_TIMEOUT_S = env_float("PREDICT_TIMEOUT_S", 30.0)
 BATCH_MAX_UPLOAD_MB = env_int("BATCH_MAX_UPLOAD_MB", 200, minimum=1)
+# Raw monitor events (their texts) are deleted after this many days; alerts keep their few examples.
+MONITOR_EVENT_RETENTION_DAYS = env_int("MONITOR_EVENT_RETENTION_DAYS", 30, minimum=1)
 # Loaded model versions kept per web process, least recently used out first.
 INFERENCE_CACHE_MB = env_int("INFERENCE_CACHE_MB", 2048, minimum=64)
 # "auto": bf16 for versions whose parity check passed, on a CPU with bf16 kernels or on CUDA; "fp32": never.

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
 from inference.api.batch_views import BatchPredictionViewSet, ProjectBatchPredictionsViewSet
+from inference.api.monitor_views import AlertRuleViewSet, MonitorViewSet
 from inference.api.views import PredictView
 from projects.api.datasets import DatasetViewSet, ProjectDatasetsViewSet
 from training.api.views import (
@@ -57,6 +58,21 @@ api_v1: list[URLPattern | URLResolver] = [
         "batch-predictions/<uuid:pk>/results/",
         BatchPredictionViewSet.as_view({"get": "results"}),
         name="batch-prediction-results",
+    ),
+    path("monitors/", MonitorViewSet.as_view({"get": "list", "post": "create"}), name="monitor-list"),
+    path(
+        "monitors/<uuid:pk>/",
+        MonitorViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="monitor-detail",
+    ),
+    path("monitors/<uuid:pk>/events/", MonitorViewSet.as_view({"post": "events"}), name="monitor-events"),
+    path("monitors/<uuid:pk>/alerts/", MonitorViewSet.as_view({"get": "alerts"}), name="monitor-alerts"),
+    path("monitors/<uuid:pk>/series/", MonitorViewSet.as_view({"get": "series"}), name="monitor-series"),
+    path("monitors/<uuid:pk>/rules/", MonitorViewSet.as_view({"get": "rules", "post": "rules"}), name="monitor-rules"),
+    path(
+        "alert-rules/<uuid:pk>/",
+        AlertRuleViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+        name="alert-rule-detail",
     ),
 ]
 

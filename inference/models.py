@@ -51,3 +51,91 @@ class BatchPrediction(TenantOwnedModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (BatchStatus.SUCCEEDED, BatchStatus.FAILED)
+
+
+class Monitor(TenantOwnedModel):
+    """A stream of texts (mentions, reviews, tickets) classified by a project's model and watched by rules."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="monitors")
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="monitor_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MonitorEvent(TenantOwnedModel):
+    """One text posted to a monitor, with what the model said of it. Kept for MONITOR_EVENT_RETENTION_DAYS."""
+
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="events")
+    model_version = models.ForeignKey("training.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+")
+    occurred_at = models.DateTimeField(help_text="When it happened (given, or when it was posted).")
+    text = models.TextField()
+    source = models.CharField(max_length=100, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    label = models.CharField(max_length=200, help_text="The most likely label.")
+    score = models.FloatField()
+    # "|a|b|": the labels counted for rules (above threshold for multi-label; the label itself otherwise),
+    # matched with LIKE "%|a|%" on every database.
+    labels_text = models.TextField()
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["monitor", "occurred_at"], name="monitor_event_time")]
+
+    def __str__(self) -> str:
+        return f"{self.label} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class RuleKind(models.TextChoices):
+    SHARE_ABOVE = "share_above", "Label share above a threshold"
+    CHANGE_VS_BASELINE = "change_vs_baseline", "Label share up against the baseline"
+
+
+class AlertRule(TenantOwnedModel):
+    """Fires when a label's share over a sliding window passes the threshold (once, until it clears)."""
+
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="rules")
+    name = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=20, choices=RuleKind.choices, default=RuleKind.SHARE_ABOVE)
+    label = models.CharField(max_length=200)
+    threshold = models.FloatField(help_text="share_above: the share (0.4 = 40 %); change: the rise in share.")
+    min_events = models.PositiveIntegerField(default=20, help_text="Events the window needs before it can fire.")
+    window_minutes = models.PositiveIntegerField(default=60)
+    baseline_minutes = models.PositiveIntegerField(default=24 * 60, help_text="change: the period before the window.")
+    is_active = models.BooleanField(default=True)
+    firing = models.BooleanField(default=False, help_text="The condition holds now; no new alert until it clears.")
+    last_evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.label} {self.kind} {self.threshold}"
+
+
+class Alert(TenantOwnedModel):
+    """A rule that fired, with its evidence: the window, the counts and a few of the texts."""
+
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="alerts")
+    rule = models.ForeignKey(AlertRule, null=True, on_delete=models.SET_NULL, related_name="alerts")
+    label = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    matching = models.PositiveIntegerField()
+    total = models.PositiveIntegerField()
+    share = models.FloatField()
+    baseline_share = models.FloatField(null=True, blank=True)
+    examples = models.JSONField(default=list, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-window_end"]
+        indexes = [models.Index(fields=["monitor", "-window_end"], name="alert_monitor_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.share:.0%} of {self.total}"

@@ -7,6 +7,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from inference.batch_jobs import batch_fail_lost, batch_run
+from inference.monitoring import events_purge_expired
 from tenants import db
 
 
@@ -24,3 +25,9 @@ def run_batch_prediction(*, tenant_id: str, batch_id: str) -> str | None:
     with db.tenant_context(tenant_id):
         job = batch_run(tenant_id=tenant_id, batch_id=batch_id)
     return None if job is None else job.status
+
+
+@shared_task(name="inference.purge_monitor_events", queue="default")
+def purge_monitor_events() -> int:
+    """Raw monitor events past MONITOR_EVENT_RETENTION_DAYS go (hourly, from beat)."""
+    return events_purge_expired()

@@ -91,6 +91,7 @@ class EventType(models.TextChoices):
     MODEL_DEPLOYED = "model.deployed", "Model deployed"
     BATCH_PREDICTION_SUCCEEDED = "batch_prediction.succeeded", "Batch prediction succeeded"
     BATCH_PREDICTION_FAILED = "batch_prediction.failed", "Batch prediction failed"
+    MONITOR_ALERT = "monitor.alert", "Monitor alert"
     WEBHOOK_TEST = "webhook.test", "Test event"
 
 

@@ -46,6 +46,7 @@ def count(table: str) -> int:
 def fill(tenant: Tenant) -> None:
     """At least one row of this tenant in every tenant table (bypass is on during set-up)."""
     from billing.models import UsageRecord
+    from inference.models import Alert, AlertRule, BatchPrediction, Monitor, MonitorEvent
     from projects.models import Dataset
     from tenants.models import Invitation, Membership, WebhookDelivery, WebhookEndpoint
     from training.models import ModelVersion, TrainingRun
@@ -69,6 +70,25 @@ def fill(tenant: Tenant) -> None:
         tenant=tenant, endpoint=endpoint, event_id="msg_1", event_type="webhook.test", payload={}
     )
     UsageRecord.all_tenants.create(tenant=tenant, kind="prediction", quantity=1, project=project)
+    BatchPrediction.all_tenants.create(
+        tenant=tenant, project=project, name="in.csv", input_file="in.csv", size_bytes=1, format="csv", text_column="t"
+    )
+    monitor = Monitor.all_tenants.create(tenant=tenant, project=project, name="Reviews")
+    MonitorEvent.all_tenants.create(
+        tenant=tenant, monitor=monitor, occurred_at="2026-01-01T00:00Z", text="t", label="a", score=1, labels_text="|a|"
+    )
+    rule = AlertRule.all_tenants.create(tenant=tenant, monitor=monitor, label="a", threshold=0.5)
+    Alert.all_tenants.create(
+        tenant=tenant,
+        monitor=monitor,
+        rule=rule,
+        label="a",
+        window_start="2026-01-01T00:00Z",
+        window_end="2026-01-01T01:00Z",
+        matching=1,
+        total=1,
+        share=1.0,
+    )
 
 
 @pytest.fixture

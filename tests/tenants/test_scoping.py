@@ -104,6 +104,7 @@ ALLOWED_BYPASSES = {
     ("tenants/webhooks.py", "deliveries_due_for_dispatch"): "the periodic sender finds due deliveries of every tenant",
     ("training/services.py", "queue_position"): "counts runs waiting ahead, of all tenants (a number only)",
     ("billing/services.py", "usage_record"): "creates a row for the tenant it is given",
+    ("inference/monitoring.py", "events_purge_expired"): "retention applies to every tenant's old events",
     (
         "tenants/api/base.py",
         "TenantScopedMixin.get_queryset",
