@@ -6,4 +6,20 @@ from inference import views
 
 urlpatterns = [
     path("projects/<uuid:project_id>/try/", views.ProjectTryView.as_view(), name="project-try"),
+    path("projects/<uuid:project_id>/monitors/", views.MonitorCreateView.as_view(), name="monitor-create"),
+    path(
+        "projects/<uuid:project_id>/monitors/<uuid:monitor_id>/",
+        views.MonitorDetailView.as_view(),
+        name="monitor-detail",
+    ),
+    path(
+        "projects/<uuid:project_id>/monitors/<uuid:monitor_id>/rules/",
+        views.RuleCreateView.as_view(),
+        name="monitor-rule-create",
+    ),
+    path(
+        "projects/<uuid:project_id>/monitors/<uuid:monitor_id>/rules/<uuid:rule_id>/delete/",
+        views.RuleDeleteView.as_view(),
+        name="monitor-rule-delete",
+    ),
 ]

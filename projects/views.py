@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
+from inference.models import Monitor
 from inference.selectors import active_version
 from projects import selectors, services
 from projects.forms import ProjectForm
@@ -67,6 +68,7 @@ class ProjectDetailView(ProjectTenantView, TemplateView):
             project=project,
             can_write=self.can_write,
             active_version=active_version(project=project),
+            monitors=Monitor.objects.for_tenant(self.tenant).filter(project=project),
             api_url=self.request.build_absolute_uri(f"/api/v1/projects/{project.pk}/predict/"),
         )
         return context
