@@ -352,6 +352,8 @@ PREDICT_TIMEOUT_S = env_float("PREDICT_TIMEOUT_S", 30.0)
 BATCH_MAX_UPLOAD_MB = env_int("BATCH_MAX_UPLOAD_MB", 200, minimum=1)
 # Raw monitor events (their texts) are deleted after this many days; alerts keep their few examples.
 MONITOR_EVENT_RETENTION_DAYS = env_int("MONITOR_EVENT_RETENTION_DAYS", 30, minimum=1)
+# Unsure predictions kept for review per project; beyond this, new ones are not kept.
+FEEDBACK_MAX_PENDING = env_int("FEEDBACK_MAX_PENDING", 10_000, minimum=0)
 # Loaded model versions kept per web process, least recently used out first.
 INFERENCE_CACHE_MB = env_int("INFERENCE_CACHE_MB", 2048, minimum=64)
 # "auto": bf16 for versions whose parity check passed, on a CPU with bf16 kernels or on CUDA; "fp32": never.

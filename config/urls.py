@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
 from inference.api.batch_views import BatchPredictionViewSet, ProjectBatchPredictionsViewSet
+from inference.api.feedback_views import ProjectFeedbackViewSet
 from inference.api.monitor_views import AlertRuleViewSet, MonitorViewSet
 from inference.api.views import PredictView
 from projects.api.datasets import DatasetViewSet, ProjectDatasetsViewSet
@@ -58,6 +59,11 @@ api_v1: list[URLPattern | URLResolver] = [
         "batch-predictions/<uuid:pk>/results/",
         BatchPredictionViewSet.as_view({"get": "results"}),
         name="batch-prediction-results",
+    ),
+    path(
+        "projects/<uuid:project_pk>/feedback/",
+        ProjectFeedbackViewSet.as_view({"get": "list", "post": "create"}),
+        name="project-feedback",
     ),
     path("monitors/", MonitorViewSet.as_view({"get": "list", "post": "create"}), name="monitor-list"),
     path(

@@ -139,3 +139,48 @@ class Alert(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.label} {self.share:.0%} of {self.total}"
+
+
+class FeedbackSource(models.TextChoices):
+    API = "api", "Sent over the API"
+    LOW_CONFIDENCE = "low_confidence", "A prediction under the confidence threshold"
+    DASHBOARD = "dashboard", "Entered in the dashboard"
+
+
+class FeedbackStatus(models.TextChoices):
+    PENDING = "pending", "To review"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Feedback(TenantOwnedModel):
+    """A text with its correct labels (or, pending review, a prediction the model was unsure of)."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="feedback")
+    text = models.TextField()
+    labels = models.JSONField(default=list, blank=True, help_text="The correct labels; empty until reviewed.")
+    predicted_label = models.CharField(max_length=200, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    model_version = models.ForeignKey("training.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=20, choices=FeedbackSource.choices)
+    status = models.CharField(max_length=10, choices=FeedbackStatus.choices, default=FeedbackStatus.PENDING)
+    api_key = models.ForeignKey("tenants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    dataset = models.ForeignKey(
+        "projects.Dataset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The training dataset it was added to.",
+    )
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "project", "status", "-created_at"], name="feedback_review_list")]
+
+    def __str__(self) -> str:
+        return f"{self.text[:40]} → {', '.join(self.labels) or '?'}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from projects.models import Project
 from training.models import ModelVersion
 
@@ -9,3 +11,16 @@ from training.models import ModelVersion
 def active_version(*, project: Project) -> ModelVersion | None:
     """The version the project serves now: read per request, so a deploy shows on every process at once."""
     return ModelVersion.objects.for_tenant(project.tenant_id).filter(project=project, is_active=True).first()
+
+
+def served_version(
+    *, tenant_id: UUID | str, project_id: UUID | str, key_project_id: UUID | str | None = None
+) -> ModelVersion | None:
+    """The active version of a project with the project itself, in one query (the predict hot path).
+
+    None when the project has no active version, does not exist, or is outside the key's project.
+    """
+    versions = ModelVersion.objects.for_tenant(tenant_id).select_related("project")
+    if key_project_id is not None and key_project_id != project_id:
+        return None
+    return versions.filter(project_id=project_id, is_active=True).order_by().first()

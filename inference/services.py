@@ -7,15 +7,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from billing.models import UsageKind
 from billing.services import usage_record
 from inference import loading, selectors
 from inference.batcher import BatcherTimeout
+from inference.feedback import collect_low_confidence
 from inference.shaping import shape_predictions
 from projects.models import Project
 from tenants.errors import Conflict, ServiceError
 from tenants.models import ApiKey
+from training.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +57,12 @@ def predict(
     top_k: int | None = None,
     api_key: ApiKey | None = None,
     billable: bool = True,
+    version: ModelVersion | None = None,
 ) -> dict[str, Any]:
     """Predict ``texts`` with the project's deployed version and record them as usage (when billable:
     the dashboard's try-it box is not)."""
     _check_lengths(texts)
-    version = selectors.active_version(project=project)
+    version = version or selectors.active_version(project=project)
     if version is None:
         raise Conflict(
             "This project has no deployed model yet: train one and deploy a version first.", code="no_model_deployed"
@@ -78,14 +82,17 @@ def predict(
         top_k=top_k,
     )
     if billable:
-        usage_record(
-            tenant_id=project.tenant_id,
-            kind=UsageKind.PREDICTION,
-            quantity=len(texts),
-            project=project,
-            model_version=version,
-            api_key=api_key,
-        )
+        with transaction.atomic():
+            usage_record(
+                tenant_id=project.tenant_id,
+                kind=UsageKind.PREDICTION,
+                quantity=len(texts),
+                project=project,
+                model_version=version,
+                api_key=api_key,
+            )
+            if project.review_low_confidence and not classifier.multi_label:
+                collect_low_confidence(project=project, version=version, texts=texts, predictions=predictions)
     return {
         "model_version": {"id": str(version.pk), "version": version.version, "precision": classifier.precision},
         "predictions": predictions,

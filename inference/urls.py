@@ -6,6 +6,7 @@ from inference import views
 
 urlpatterns = [
     path("projects/<uuid:project_id>/try/", views.ProjectTryView.as_view(), name="project-try"),
+    path("projects/<uuid:project_id>/review/", views.ReviewListView.as_view(), name="review-list"),
     path("projects/<uuid:project_id>/monitors/", views.MonitorCreateView.as_view(), name="monitor-create"),
     path(
         "projects/<uuid:project_id>/monitors/<uuid:monitor_id>/",

@@ -1,9 +1,11 @@
-"""Dashboard pages of serving: the try-it box (not billed) and monitors with their rules and alerts."""
+"""Dashboard pages of serving: the try-it box (not billed), monitors with their rules and alerts, and the
+review list of feedback."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django import forms
 from django.conf import settings
@@ -13,9 +15,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from inference import monitoring, services
-from inference.models import Alert, AlertRule, Monitor, RuleKind
+from inference import feedback, monitoring, services
+from inference.models import Alert, AlertRule, Feedback, FeedbackStatus, Monitor, RuleKind
 from inference.selectors import active_version
+from projects.models import Dataset, DatasetStatus
 from projects.views import ProjectTenantView
 from tenants.errors import ServiceError
 from tenants.models import Role
@@ -160,3 +163,56 @@ class RuleDeleteView(_MonitorView):
             raise Http404("No such rule.")
         messages.success(request, "Alert rule deleted.")
         return self.back(monitor)
+
+
+class ReviewListView(ProjectTenantView, TemplateView):
+    """Texts to review: corrections sent over the API and predictions the model was unsure of."""
+
+    template_name = "inference/review.html"
+    write_role = Role.MEMBER
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        project = self.get_project()
+        version = active_version(project=project)
+        pending = Feedback.objects.for_tenant(self.tenant).filter(project=project, status=FeedbackStatus.PENDING)
+        context.update(
+            project=project,
+            can_write=self.can_write,
+            pending=pending[:100],
+            pending_count=pending.count(),
+            ready_count=feedback.reviewed_ready(tenant=self.tenant, project=project).count(),
+            label_names=version.label_names if version else [],
+            datasets=Dataset.objects.for_tenant(self.tenant).filter(project=project, status=DatasetStatus.READY),
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        project = self.get_project()
+        back = redirect("dashboard:review-list", tenant_slug=self.tenant.slug, project_id=project.pk)
+        try:
+            if request.POST.get("action") == "dataset":
+                base = request.POST.get("dataset_id") or None
+                dataset = feedback.feedback_to_dataset(
+                    tenant=self.tenant, project=project, base_dataset_id=UUID(base) if base else None, user=self.user
+                )
+                messages.success(request, f"Dataset “{dataset.name}” made with the reviewed texts: train on it next.")
+                return redirect(
+                    "dashboard:dataset-detail",
+                    tenant_slug=self.tenant.slug,
+                    project_id=project.pk,
+                    dataset_id=dataset.pk,
+                )
+            item = UUID(request.POST.get("feedback_id", ""))
+            accept = request.POST.get("action") == "accept"
+            label = (request.POST.get("new_label") or request.POST.get("label") or "").strip()
+            feedback.feedback_review(
+                tenant=self.tenant, feedback_id=item, accept=accept, labels=[label] if label else None, user=self.user
+            )
+        except ValueError:
+            raise Http404("No such feedback.") from None
+        except ServiceError as error:
+            if error.status == 404:
+                raise Http404(error.message) from None
+            messages.error(request, error.message)
+        return back

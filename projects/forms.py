@@ -23,6 +23,12 @@ class ProjectForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01"}),
         help_text="Customer service: predictions scoring below this are marked needs_human.",
     )
+    review_low_confidence = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Keep unsure predictions for review",
+        help_text="Predictions under the threshold go to the review list (their texts are stored).",
+    )
 
     def fields_for_service(self) -> dict[str, Any]:
         return dict(self.cleaned_data)

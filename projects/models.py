@@ -27,6 +27,9 @@ class Project(TenantOwnedModel):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Customer service: predictions scoring below this are marked needs_human.",
     )
+    review_low_confidence = models.BooleanField(
+        default=True, help_text="Keep predictions under the confidence threshold for review (their texts are stored)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -10,7 +10,7 @@ from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inference import services
+from inference import selectors, services
 from inference.api.serializers import PredictRequestSerializer, PredictResponseSerializer
 from inference.api.throttles import PerKeyThrottle, PerTenantThrottle
 from projects.api.base import ProjectScopedMixin
@@ -27,11 +27,16 @@ class PredictView(ProjectScopedMixin, generics.GenericAPIView[Any]):
 
     @extend_schema(request=PredictRequestSerializer, responses={200: PredictResponseSerializer})
     def post(self, request: Request, project_pk: UUID) -> Response:
-        project = self.url_project()
+        # One query for the project and its deployed version; the project alone only to tell 404 from 409.
+        version = selectors.served_version(
+            tenant_id=self.tenant.pk, project_id=project_pk, key_project_id=self.api_key.project_id
+        )
+        project = version.project if version is not None else self.url_project()
         serializer = PredictRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = services.predict(
             project=project,
+            version=version,
             texts=serializer.validated_data["texts"],
             top_k=serializer.validated_data.get("top_k"),
             api_key=self.api_key,

@@ -15,6 +15,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "use_case",
             "multi_label",
             "confidence_threshold",
+            "review_low_confidence",
             "created_at",
             "updated_at",
         ]

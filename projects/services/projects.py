@@ -16,7 +16,7 @@ from tenants.services import api_key_revoke
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-EDITABLE_FIELDS = ("name", "description", "use_case", "multi_label", "confidence_threshold")
+EDITABLE_FIELDS = ("name", "description", "use_case", "multi_label", "confidence_threshold", "review_low_confidence")
 
 
 def _name_taken(name: str) -> Conflict:

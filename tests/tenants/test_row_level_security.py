@@ -46,7 +46,7 @@ def count(table: str) -> int:
 def fill(tenant: Tenant) -> None:
     """At least one row of this tenant in every tenant table (bypass is on during set-up)."""
     from billing.models import UsageRecord
-    from inference.models import Alert, AlertRule, BatchPrediction, Monitor, MonitorEvent
+    from inference.models import Alert, AlertRule, BatchPrediction, Feedback, Monitor, MonitorEvent
     from projects.models import Dataset
     from tenants.models import Invitation, Membership, WebhookDelivery, WebhookEndpoint
     from training.models import ModelVersion, TrainingRun
@@ -74,6 +74,7 @@ def fill(tenant: Tenant) -> None:
         tenant=tenant, project=project, name="in.csv", input_file="in.csv", size_bytes=1, format="csv", text_column="t"
     )
     monitor = Monitor.all_tenants.create(tenant=tenant, project=project, name="Reviews")
+    Feedback.all_tenants.create(tenant=tenant, project=project, text="t", labels=["a"], source="api")
     MonitorEvent.all_tenants.create(
         tenant=tenant, monitor=monitor, occurred_at="2026-01-01T00:00Z", text="t", label="a", score=1, labels_text="|a|"
     )
