@@ -24,7 +24,7 @@ migrate: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput
 
 run: migrate
-	$(BIN)/python manage.py seed_demo --url http://$(ADDR)
+	$(BIN)/python manage.py seed_demo --train --url http://$(ADDR)
 	$(BIN)/python manage.py devserver --addr $(ADDR)
 
 lint: $(BIN)/.installed

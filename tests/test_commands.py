@@ -80,3 +80,19 @@ def test_create_api_key_refuses_a_project_of_another_tenant(tenant, other_tenant
 
     with pytest.raises(CommandError, match="No project"):
         run("create_api_key", "--tenant", tenant.slug, "--name", "k", "--project", str(theirs.pk))
+
+
+def test_seed_demo_with_train_queues_a_demo_model_once(db, settings):
+    from projects.models import Dataset
+    from training.models import TrainingRun
+
+    settings.DEBUG = True
+    first, _ = run("seed_demo", "--train")
+    run("seed_demo", "--train")
+
+    tenant = Tenant.objects.get(slug="demo")
+    (dataset,) = Dataset.objects.for_tenant(tenant)
+    (training,) = TrainingRun.objects.for_tenant(tenant)
+    assert dataset.status == "ready" and dataset.label_count == 4 and dataset.rows_usable >= 200
+    assert training.status == "queued" and training.dataset_id == dataset.pk
+    assert "Demo model training on" in first

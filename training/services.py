@@ -280,6 +280,11 @@ def run_succeed(
         .filter(project_id=run.project_id)
         .aggregate(v=Max("version"))["v"]
     )
+    # A project that serves nothing yet serves its first model at once: there is nothing to break,
+    # and its predict API and try-it box work without a further step. Later versions wait for a deploy.
+    first_served = (
+        not ModelVersion.objects.for_tenant(run.tenant_id).filter(project_id=run.project_id, is_active=True).exists()
+    )
     version = ModelVersion.all_tenants.create(
         tenant_id=run.tenant_id,
         project_id=run.project_id,
@@ -295,6 +300,8 @@ def run_succeed(
         metrics=metrics,
         serving_precision=serving_precision,
         parity=parity or {},
+        is_active=first_served,
+        deployed_at=timezone.now() if first_served else None,
     )
     run.metrics = metrics
     run.history = history
@@ -307,6 +314,12 @@ def run_succeed(
         macro_f1=metrics.get("macro_f1"),
         accuracy=metrics.get("accuracy"),
     )
+    if first_served:
+        emit_event(
+            tenant=run.tenant_id,
+            event_type=EventType.MODEL_DEPLOYED,
+            data={"model_version_id": str(version.pk), "project_id": str(run.project_id), "version": version.version},
+        )
     return version
 
 

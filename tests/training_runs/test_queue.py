@@ -225,3 +225,25 @@ def test_deploy_makes_one_version_active_and_rollback_is_a_deploy_of_the_older_o
 
     active = ModelVersion.objects.for_tenant(tenant).filter(is_active=True)
     assert list(active.values_list("version", flat=True)) == [1]
+
+
+def test_a_projects_first_version_is_deployed_at_once_and_later_ones_wait(db):
+    from tenants.webhooks import WebhookDelivery, WebhookEndpoint
+    from training.services import run_succeed
+
+    tenant = TenantFactory()
+    project = ProjectFactory(tenant=tenant)
+    WebhookEndpoint.all_tenants.create(tenant=tenant, url="https://example.com/hook", events=["model.deployed"])
+    runs = [run_create(tenant=tenant, project=project, dataset_id=ready_dataset(project).pk) for _ in range(2)]
+
+    first, second = (
+        run_succeed(
+            run=run, artifact_path="p", size_bytes=1, label_names=["a", "b"], thresholds={}, metrics={}, history=[]
+        )
+        for run in runs
+    )
+
+    assert (first.is_active, first.deployed_at is not None) == (True, True)
+    assert second.is_active is False
+    deployed = WebhookDelivery.objects.for_tenant(tenant).filter(event_type="model.deployed")
+    assert [d.payload["data"]["version"] for d in deployed] == [1]

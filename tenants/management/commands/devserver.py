@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -36,6 +38,8 @@ class Command(BaseCommand):
                 "--loglevel",
                 "INFO",
             ],
+            # Its own process group: stopping it can take its pool children too (a training task's among them).
+            start_new_session=True,
         )
         web = subprocess.Popen([python, "manage.py", "runserver", addr, "--noreload"])
         children = {"worker": worker, "web": web}
@@ -61,7 +65,14 @@ class Command(BaseCommand):
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                # Still busy (a long training): kill it; the run resumes from its last checkpoint next time.
+                if child is worker:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(worker.pid, signal.SIGKILL)
                 child.kill()
+                child.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)  # any pool child left behind
         self.stderr.write("Stopped web server and worker.")
         if exited:
             sys.exit(1)
