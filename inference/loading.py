@@ -7,6 +7,7 @@ is the stored folder itself; with a remote one (S3) the files are copied once in
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from training import artifacts
 from training.base_models import resolve
 from training.models import ModelVersion
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cache: ModelCache | None = None
 _batcher: MicroBatcher | None = None
@@ -99,3 +101,18 @@ def classifier_for(version: ModelVersion) -> runtime.Classifier:
         )
 
     return model_cache().get(str(version.pk), load)
+
+
+def warm_up(version: ModelVersion) -> threading.Thread:
+    """Load a just-deployed version into this process's cache in the background, so that its first
+    prediction does not wait for the load. Other processes load it on their first request."""
+
+    def load() -> None:
+        try:
+            classifier_for(version)
+        except Exception:
+            logger.warning("warm-up of model version %s failed", version.pk, exc_info=True)
+
+    thread = threading.Thread(target=load, name=f"warm-up-{version.pk}", daemon=True)
+    thread.start()
+    return thread

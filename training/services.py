@@ -353,7 +353,14 @@ def model_deploy(*, tenant: Tenant, version_id: UUID) -> ModelVersion:
                 "version": version.version,
             },
         )
+        transaction.on_commit(lambda: _warm_up(version))
     return version
+
+
+def _warm_up(version: ModelVersion) -> None:
+    from inference.loading import warm_up  # serving depends on training, not the other way round
+
+    warm_up(version)
 
 
 def queue_position(run: TrainingRun) -> int | None:

@@ -12,6 +12,7 @@
     type: "bar",
     data: { labels: data.buckets, datasets: datasets },
     options: {
+      animation: false,
       maintainAspectRatio: false,
       scales: { x: { stacked: true }, y: { stacked: true, max: 100, title: { display: true, text: "% of events" } } },
     },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
@@ -294,3 +296,21 @@ def test_a_key_limited_to_this_project_may_predict(tenant, project, key_client, 
     response = key_client(tenant, scopes=("predict",), project=project).post(url(project), {"texts": [FOOD]})
 
     assert response.status_code == 200
+
+
+def test_a_deploy_loads_the_version_into_this_process_before_its_first_request(
+    tenant, project, key_client, deploy, django_capture_on_commit_callbacks
+):
+    from inference import loading
+
+    version = deploy(project, "full", active=False)
+    assert str(version.pk) not in loading.model_cache()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = key_client(tenant).post(f"/api/v1/models/{version.pk}/deploy/")
+    warming = [t for t in threading.enumerate() if t.name == f"warm-up-{version.pk}"]
+    for thread in warming:
+        thread.join(timeout=60)
+
+    assert response.status_code == 200
+    assert str(version.pk) in loading.model_cache()
