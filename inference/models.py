@@ -183,4 +183,5 @@ class Feedback(TenantOwnedModel):
         indexes = [models.Index(fields=["tenant", "project", "status", "-created_at"], name="feedback_review_list")]
 
     def __str__(self) -> str:
-        return f"{self.text[:40]} → {', '.join(self.labels) or '?'}"
+        # Never the text: this shows in logs and the operators' admin.
+        return f"Feedback {self.pk} ({self.source}, {self.status})"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from projects.models import Project
+from projects.models import Dataset, Project
 
 
 @admin.register(Project)
@@ -10,3 +10,12 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["name", "tenant__name", "tenant__slug", "id"]
     list_select_related = ["tenant"]
     readonly_fields = ["id", "created_at", "updated_at"]
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "tenant", "project", "status", "rows_usable", "size_bytes", "created_at"]
+    list_filter = ["status", "format"]
+    search_fields = ["name", "id", "tenant__slug", "project__name"]
+    list_select_related = ["tenant", "project"]
+    readonly_fields = [f.name for f in Dataset._meta.fields]

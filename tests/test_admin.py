@@ -106,3 +106,34 @@ def test_operator_sees_webhook_endpoints_but_not_their_signing_secret(client, op
 
     assert "127.0.0.1:9/hook" in page
     assert endpoint.secret not in page
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        "training_trainingrun",
+        "training_modelversion",
+        "projects_dataset",
+        "billing_usagerecord",
+        "inference_batchprediction",
+        "inference_monitor",
+        "inference_alert",
+        "inference_feedback",
+    ],
+)
+def test_operator_sees_runs_versions_datasets_usage_and_serving_of_every_tenant(client, operator, tenant, changelist):
+    client.force_login(operator)
+
+    assert client.get(reverse(f"admin:{changelist}_changelist")).status_code == 200
+
+
+def test_operators_do_not_see_customers_feedback_texts(client, operator, tenant):
+    from inference.models import Feedback
+
+    project = ProjectFactory(tenant=tenant)
+    item = Feedback.all_tenants.create(tenant=tenant, project=project, text="a private complaint", source="api")
+    client.force_login(operator)
+
+    page = client.get(reverse("admin:inference_feedback_change", args=[item.pk])).content.decode()
+
+    assert "a private complaint" not in page
