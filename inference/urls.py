@@ -6,6 +6,12 @@ from inference import views
 
 urlpatterns = [
     path("projects/<uuid:project_id>/try/", views.ProjectTryView.as_view(), name="project-try"),
+    path("projects/<uuid:project_id>/batches/", views.BatchListView.as_view(), name="batch-list"),
+    path(
+        "projects/<uuid:project_id>/batches/<uuid:batch_id>/results/",
+        views.BatchResultsView.as_view(),
+        name="batch-results",
+    ),
     path("projects/<uuid:project_id>/review/", views.ReviewListView.as_view(), name="review-list"),
     path("projects/<uuid:project_id>/monitors/", views.MonitorCreateView.as_view(), name="monitor-create"),
     path(

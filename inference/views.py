@@ -4,19 +4,29 @@ review list of feedback."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from inference import feedback, monitoring, services
-from inference.models import Alert, AlertRule, Feedback, FeedbackStatus, Monitor, RuleKind
+from inference import batch_jobs, feedback, monitoring, services
+from inference.models import (
+    Alert,
+    AlertRule,
+    BatchPrediction,
+    BatchStatus,
+    Feedback,
+    FeedbackStatus,
+    Monitor,
+    RuleKind,
+)
 from inference.selectors import active_version
 from projects.models import Dataset, DatasetStatus
 from projects.views import ProjectTenantView
@@ -216,3 +226,68 @@ class ReviewListView(ProjectTenantView, TemplateView):
                 raise Http404(error.message) from None
             messages.error(request, error.message)
         return back
+
+
+class BatchListView(ProjectTenantView, TemplateView):
+    """Batch predictions of a project: upload a file, watch the jobs, download results."""
+
+    template_name = "inference/batches.html"
+    write_role = Role.MEMBER
+
+    def get_template_names(self) -> list[str]:
+        if getattr(self.request, "htmx", False):
+            return ["inference/_batch_rows.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        project = self.get_project()
+        jobs = list(BatchPrediction.objects.for_tenant(self.tenant).filter(project=project)[:50])
+        context.update(
+            project=project,
+            can_write=self.can_write,
+            jobs=jobs,
+            running=any(not job.is_finished for job in jobs),
+            deployed=active_version(project=project),
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        project = self.get_project()
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "Choose a file of texts to predict.")
+        else:
+            try:
+                batch_jobs.batch_create(
+                    tenant=self.tenant,
+                    project=project,
+                    stream=cast(Any, upload.file),
+                    name=upload.name or "upload",
+                    size=upload.size or 0,
+                    text_column=request.POST.get("text_column", "").strip() or None,
+                    created_by=self.user,
+                )
+            except ServiceError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, f"“{upload.name}” is queued; this page shows its progress.")
+        return redirect("dashboard:batch-list", tenant_slug=self.tenant.slug, project_id=project.pk)
+
+
+class BatchResultsView(ProjectTenantView):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        job = (
+            BatchPrediction.objects.for_tenant(self.tenant)
+            .filter(project_id=kwargs["project_id"], pk=kwargs["batch_id"], status=BatchStatus.SUCCEEDED)
+            .first()
+        )
+        if job is None:
+            raise Http404("No such finished batch prediction.")
+        stem = job.name.rsplit(".", 1)[0] or "batch"
+        return FileResponse(
+            default_storage.open(job.result_file, "rb"),
+            as_attachment=True,
+            filename=f"{stem}-predictions.csv",
+            content_type="text/csv; charset=utf-8",
+        )

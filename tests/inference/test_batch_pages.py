@@ -1,0 +1,61 @@
+"""The dashboard's batch predictions page: upload, live status, download; roles."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference import batch_jobs
+from inference.models import BatchPrediction
+from tenants.models import Role
+from tests.dashboard.helpers import dashboard_url
+from tests.factories import ProjectFactory
+from tests.projects.test_datasets_api import _named
+
+
+@pytest.fixture
+def project(tenant, deploy):
+    project = ProjectFactory(tenant=tenant, name="Support")
+    deploy(project, "full")
+    return project
+
+
+def page(project):
+    return dashboard_url("batch-list", project.tenant, project_id=project.pk)
+
+
+def test_a_member_uploads_a_file_watches_it_and_downloads_the_results(client, tenant, project, member_of):
+    client.force_login(member_of(tenant, Role.MEMBER).user)
+
+    client.post(page(project), {"file": _named(b"text\npizza soup\nguitar song\n", "msgs.csv")})
+    job = BatchPrediction.objects.for_tenant(tenant).get()
+    queued = client.get(page(project)).content.decode()
+    batch_jobs.batch_run(tenant_id=str(tenant.pk), batch_id=str(job.pk))
+    done = client.get(page(project), HTTP_HX_REQUEST="true").content.decode()
+    download = client.get(dashboard_url("batch-results", tenant, project_id=project.pk, batch_id=job.pk))
+
+    assert "msgs.csv" in queued and 'hx-trigger="every 2s"' in queued
+    assert "2 predicted" in done and "every 2s" not in done
+    assert download["Content-Disposition"] == 'attachment; filename="msgs-predictions.csv"'
+    assert b"predicted_label" in b"".join(download.streaming_content)
+
+
+def test_an_unreadable_file_says_why_and_queues_nothing(client, tenant, project, member_of):
+    client.force_login(member_of(tenant, Role.MEMBER).user)
+
+    response = client.post(page(project), {"file": _named(b"\x00\x01\x02" * 300, "x.csv")}, follow=True)
+
+    assert "The file contains NUL bytes: it is binary, not text." in response.content.decode()
+    assert not BatchPrediction.objects.for_tenant(tenant).exists()
+
+
+def test_a_viewer_sees_the_jobs_but_cannot_upload(client, tenant, project, member_of):
+    client.force_login(member_of(tenant, Role.VIEWER).user)
+
+    assert 'type="file"' not in client.get(page(project)).content.decode()
+    assert client.post(page(project), {"file": _named(b"text\npizza\n", "a.csv")}).status_code == 403
+
+
+def test_another_tenants_member_gets_404(client, other_tenant, project, member_of):
+    client.force_login(member_of(other_tenant, Role.OWNER).user)
+
+    assert client.get(page(project)).status_code == 404
