@@ -20,7 +20,8 @@ def served_version(
 
     None when the project has no active version, does not exist, or is outside the key's project.
     """
-    versions = ModelVersion.objects.for_tenant(tenant_id).select_related("project")
+    # Not the evaluation report: with a confusion matrix it is the bulk of the row, decoded for nothing.
+    versions = ModelVersion.objects.for_tenant(tenant_id).select_related("project").defer("metrics")
     if key_project_id is not None and key_project_id != project_id:
         return None
     return versions.filter(project_id=project_id, is_active=True).order_by().first()
