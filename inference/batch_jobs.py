@@ -25,6 +25,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
+from django.http import FileResponse
 from django.utils import timezone
 
 from billing.models import UsageKind
@@ -291,3 +292,14 @@ def batch_fail_lost(*, tenant_id: str, batch_id: str) -> None:
     job = BatchPrediction.objects.for_tenant(tenant_id).filter(pk=batch_id).first()
     if job is not None and not job.is_finished:
         _finish_failed(job, "internal_error", "The job could not finish; start it again.")
+
+
+def results_download(job: BatchPrediction) -> FileResponse:
+    """The job's results CSV as a download named after its input file."""
+    stem = job.name.rsplit(".", 1)[0] or "batch"
+    return FileResponse(
+        default_storage.open(job.result_file, "rb"),
+        as_attachment=True,
+        filename=f"{stem}-predictions.csv",
+        content_type="text/csv; charset=utf-8",
+    )

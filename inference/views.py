@@ -10,8 +10,7 @@ from uuid import UUID
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.generic import TemplateView
@@ -284,10 +283,4 @@ class BatchResultsView(ProjectTenantView):
         )
         if job is None:
             raise Http404("No such finished batch prediction.")
-        stem = job.name.rsplit(".", 1)[0] or "batch"
-        return FileResponse(
-            default_storage.open(job.result_file, "rb"),
-            as_attachment=True,
-            filename=f"{stem}-predictions.csv",
-            content_type="text/csv; charset=utf-8",
-        )
+        return batch_jobs.results_download(job)

@@ -6,7 +6,6 @@ from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -83,10 +82,4 @@ class BatchPredictionViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, views
         job = self.get_object()
         if job.status != BatchStatus.SUCCEEDED:
             raise Conflict(f"The job is {job.status}; results come when it has succeeded.", code="not_ready")
-        stem = job.name.rsplit(".", 1)[0] or "batch"
-        return FileResponse(
-            default_storage.open(job.result_file, "rb"),
-            as_attachment=True,
-            filename=f"{stem}-predictions.csv",
-            content_type="text/csv; charset=utf-8",
-        )
+        return batch_jobs.results_download(job)
