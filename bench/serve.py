@@ -84,7 +84,8 @@ def bench_runtime(artifact: Path, test: list[str]) -> tuple[float, str]:
     precision = runtime.BF16 if parity.passed else runtime.FP32
     print(
         f"parity of bf16 against fp32 on {parity.texts} validation texts: agreement {parity.agreement:.4f}, "
-        f"max score difference {parity.max_score_diff:.4f}, {'passed' if parity.passed else 'FAILED'}"
+        f"score difference p99 {parity.p99_score_diff:.4f} (max {parity.max_score_diff:.4f}), "
+        f"{'passed' if parity.passed else 'FAILED'}"
     )
     classify = pipeline("text-classification", model=str(artifact), device=-1)
     sample = test[:300]

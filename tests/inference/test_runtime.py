@@ -201,3 +201,20 @@ def test_a_failing_forward_raises_in_the_requests_thread(trained):
 
     with pytest.raises(RuntimeError, match="boom"):
         batcher.predict(classifier, ["pizza"])
+
+
+def test_one_outlying_score_does_not_fail_parity_but_changed_labels_do():
+    rng = np.random.default_rng(0)
+    exact = rng.dirichlet([1, 1, 1], size=200).astype(np.float32)
+    best = exact.argmax(axis=1)
+    moved = exact.copy()
+    moved[0, best[0]] += 0.08  # one text of 200 moves far, keeping its label
+
+    outlier = runtime.compare_scores(exact, moved, precision="bf16")
+    relabeled = exact.copy()
+    for i in (0, 1):  # two texts of 200 (1 %) get another label
+        relabeled[i] = np.eye(3, dtype=np.float32)[(best[i] + 1) % 3]
+    flipped = runtime.compare_scores(exact, relabeled, precision="bf16")
+
+    assert outlier.max_score_diff > runtime.MAX_SCORE_DIFF and outlier.passed
+    assert flipped.agreement < runtime.MIN_AGREEMENT and not flipped.passed
