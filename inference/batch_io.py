@@ -107,18 +107,12 @@ def _jsonl_rows(text_stream: IO[str], layout: ingest.Layout, text_column: str) -
         if not isinstance(obj, dict):
             yield InputRow(row, [""] * len(columns), None, "is not a JSON object")
             continue
-        cells = [_cell(obj.get(c)) for c in columns]
+        cells = [ingest.cell_text(obj.get(c)) for c in columns]
         text = obj.get(text_column)
         if isinstance(text, str) and text.strip():
             yield InputRow(row, cells, text)
         else:
             yield InputRow(row, cells, None, f"has no text in {text_column!r}")
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 class ResultsWriter:

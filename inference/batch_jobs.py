@@ -30,10 +30,12 @@ from django.utils import timezone
 
 from billing.models import UsageKind
 from billing.services import usage_record
-from inference import batch_io, loading, selectors
+from inference import batch_io, loading
 from inference.models import BatchPrediction, BatchStatus
+from inference.selectors import deployed_version
 from projects import ingest
 from projects.models import Dataset, DatasetStatus, Project
+from projects.services.datasets import EXTENSIONS, TooLarge, ingest_error
 from tenants.errors import Conflict, InvalidInput, NotFound, ServiceError
 from tenants.models import ApiKey, Tenant
 from tenants.storage import tenant_file_path
@@ -46,12 +48,6 @@ logger = logging.getLogger(__name__)
 CHUNK_ROWS = 256
 PROGRESS_EVERY_S = 2.0
 MAX_ATTEMPTS = 3
-_EXTENSIONS = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "comprehend": ".csv"}
-
-
-class TooLarge(ServiceError):
-    status = 413
-    code = "too_large"
 
 
 def _layout(stream: IO[bytes], format_hint: ingest.Format | None, text_column: str | None) -> tuple[Any, str]:
@@ -59,19 +55,9 @@ def _layout(stream: IO[bytes], format_hint: ingest.Format | None, text_column: s
         layout = batch_io.sniff_batch(cast(BinaryIO, stream), format_hint)
         return layout, batch_io.resolve_text_column(layout, text_column)
     except ingest.IngestError as error:
-        details = [{"field": "file", **error.as_dict()}]
-        raise InvalidInput(error.message, code=error.code, field="file", details=details) from None
+        raise ingest_error(error) from None
     except batch_io.BatchInputError as error:
         raise InvalidInput(error.message, code=error.code, field="text_column") from None
-
-
-def _deployed(project: Project) -> Any:
-    version = selectors.active_version(project=project)
-    if version is None:
-        raise Conflict(
-            "This project has no deployed model yet: train one and deploy a version first.", code="no_model_deployed"
-        )
-    return version
 
 
 def _enqueue(job: BatchPrediction) -> None:
@@ -100,7 +86,7 @@ def batch_create(
     limit_mb = settings.BATCH_MAX_UPLOAD_MB
     if size > limit_mb * 1024 * 1024:
         raise TooLarge(f"The file is {size / 1e6:,.1f} MB; a batch file may be at most {limit_mb} MB. Split it.")
-    version = _deployed(project)
+    version = deployed_version(project)
     layout, column = _layout(stream, format_hint, text_column)
     job = BatchPrediction(
         tenant=tenant,
@@ -114,7 +100,7 @@ def batch_create(
         created_by=created_by,
     )
     path = tenant_file_path(
-        tenant.pk, "projects", str(project.pk), "batches", str(job.pk), "input" + _EXTENSIONS[str(layout.format)]
+        tenant.pk, "projects", str(project.pk), "batches", str(job.pk), "input" + EXTENSIONS[str(layout.format)]
     )
     stream.seek(0)
     stored = default_storage.save(path, File(stream))
@@ -143,7 +129,7 @@ def batch_from_dataset(
         raise NotFound("No such dataset in this project.", field="dataset_id")
     if dataset.status == DatasetStatus.CHECKING:
         raise Conflict("The dataset is still being checked; try again when it is ready.", field="dataset_id")
-    version = _deployed(project)
+    version = deployed_version(project)
     with transaction.atomic():
         job = BatchPrediction.objects.for_tenant(tenant).create(
             tenant=tenant,

@@ -65,16 +65,6 @@ class ModelCache:
         with self._lock:
             return key in self._entries
 
-    def discard(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-            self._release_bases()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._release_bases()
-
     def _in_use(self) -> set[int]:
         return {id(c.shared_base) for c in self._entries.values() if c.shared_base is not None}
 

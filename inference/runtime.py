@@ -30,6 +30,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import numpy as np
 import torch
 
+from training.data import sorted_batches
 from training.modeling import cpu_supports_bf16
 
 FP32 = "fp32"
@@ -117,11 +118,6 @@ def _tokenizer(directory: Path, max_length: int) -> Any:
             tokenizer.enable_truncation(max_length)
             _tokenizers[key] = tokenizer
         return tokenizer
-
-
-def _batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    order = np.argsort(-lengths, kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def _pad(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -226,7 +222,7 @@ class Classifier:
         lengths = np.asarray([len(ids) for ids in token_ids], dtype=np.int64)
         out = np.zeros((len(token_ids), len(self.label_names)), dtype=np.float32)
         with torch.inference_mode():
-            for rows in _batches(lengths, batch_size):
+            for rows in sorted_batches(lengths, batch_size):
                 input_ids, mask = _pad([token_ids[i] for i in rows], self._pad_id)
                 logits = self._forward(input_ids.to(self.device), mask.to(self.device)).float()
                 scores = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)

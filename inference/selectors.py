@@ -5,12 +5,23 @@ from __future__ import annotations
 from uuid import UUID
 
 from projects.models import Project
+from tenants.errors import Conflict
 from training.models import ModelVersion
 
 
 def active_version(*, project: Project) -> ModelVersion | None:
     """The version the project serves now: read per request, so a deploy shows on every process at once."""
     return ModelVersion.objects.for_tenant(project.tenant_id).filter(project=project, is_active=True).first()
+
+
+def deployed_version(project: Project) -> ModelVersion:
+    """The active version, or the 409 that says there is none yet."""
+    version = active_version(project=project)
+    if version is None:
+        raise Conflict(
+            "This project has no deployed model yet: train one and deploy a version first.", code="no_model_deployed"
+        )
+    return version
 
 
 def served_version(
@@ -20,8 +31,8 @@ def served_version(
 
     None when the project has no active version, does not exist, or is outside the key's project.
     """
-    # Not the evaluation report: with a confusion matrix it is the bulk of the row, decoded for nothing.
-    versions = ModelVersion.objects.for_tenant(tenant_id).select_related("project").defer("metrics")
     if key_project_id is not None and key_project_id != project_id:
         return None
+    # Not the evaluation report: with a confusion matrix it is the bulk of the row, decoded for nothing.
+    versions = ModelVersion.objects.for_tenant(tenant_id).select_related("project").defer("metrics")
     return versions.filter(project_id=project_id, is_active=True).order_by().first()

@@ -16,7 +16,7 @@ from inference.batcher import BatcherTimeout
 from inference.feedback import collect_low_confidence
 from inference.shaping import shape_predictions
 from projects.models import Project
-from tenants.errors import Conflict, ServiceError
+from tenants.errors import ServiceError
 from tenants.models import ApiKey
 from training.models import ModelVersion
 
@@ -62,11 +62,7 @@ def predict(
     """Predict ``texts`` with the project's deployed version and record them as usage (when billable:
     the dashboard's try-it box is not)."""
     _check_lengths(texts)
-    version = version or selectors.active_version(project=project)
-    if version is None:
-        raise Conflict(
-            "This project has no deployed model yet: train one and deploy a version first.", code="no_model_deployed"
-        )
+    version = version or selectors.deployed_version(project)
     classifier = loading.classifier_for(version)
     try:
         scores = loading.batcher().predict(classifier, texts, timeout_s=settings.PREDICT_TIMEOUT_S)

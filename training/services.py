@@ -315,11 +315,7 @@ def run_succeed(
         accuracy=metrics.get("accuracy"),
     )
     if first_served:
-        emit_event(
-            tenant=run.tenant_id,
-            event_type=EventType.MODEL_DEPLOYED,
-            data={"model_version_id": str(version.pk), "project_id": str(run.project_id), "version": version.version},
-        )
+        _announce_deployed(version)
     return version
 
 
@@ -344,17 +340,17 @@ def model_deploy(*, tenant: Tenant, version_id: UUID) -> ModelVersion:
         version.is_active = True
         version.deployed_at = timezone.now()
         version.save(update_fields=["is_active", "deployed_at"])
-        emit_event(
-            tenant=tenant,
-            event_type=EventType.MODEL_DEPLOYED,
-            data={
-                "model_version_id": str(version.pk),
-                "project_id": str(version.project_id),
-                "version": version.version,
-            },
-        )
+        _announce_deployed(version)
         transaction.on_commit(lambda: _warm_up(version))
     return version
+
+
+def _announce_deployed(version: ModelVersion) -> None:
+    emit_event(
+        tenant=version.tenant_id,
+        event_type=EventType.MODEL_DEPLOYED,
+        data={"model_version_id": str(version.pk), "project_id": str(version.project_id), "version": version.version},
+    )
 
 
 def _warm_up(version: ModelVersion) -> None:

@@ -37,12 +37,11 @@ class _PerMinute(BaseThrottle):
         now = time.time()
         window = int(now // WINDOW_S)
         key = f"ratelimit:{self.scope}:{self.ident_of(principal)}:{window}"
-        cache.add(key, 0, timeout=WINDOW_S + 5)
+        # One round trip per request once the window's counter exists; the first request creates it.
         try:
             count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=WINDOW_S + 5)
-            count = 1
+        except ValueError:  # no counter yet for this window
+            count = 1 if cache.add(key, 1, timeout=WINDOW_S + 5) else cache.incr(key)
         if count > limit:
             self._wait = max(1.0, (window + 1) * WINDOW_S - now)
             return False

@@ -12,7 +12,7 @@ from projects.ingest.check import DEFAULT_LIMITS, CheckLimits, CheckResult, chec
 from projects.ingest.errors import IngestError
 from projects.ingest.fixes import formula_safe, write_fixed
 from projects.ingest.records import BadRow, Record, counting, parse_labels, read_records
-from projects.ingest.sniff import SAMPLE_BYTES, Format, Layout, sniff
+from projects.ingest.sniff import SAMPLE_BYTES, Format, Layout, cell_text, sniff
 
 __all__ = [
     "BadRow",
@@ -22,6 +22,7 @@ __all__ = [
     "IngestError",
     "Layout",
     "Record",
+    "cell_text",
     "check_stream",
     "formula_safe",
     "parse_labels",

@@ -227,12 +227,13 @@ def _sniff_jsonl(sample: str, encoding: str) -> Layout:
     columns = tuple(keys)
     text_column = _guess(TEXT_NAMES, columns)
     label_column = _guess(LABEL_NAMES, columns, taken=text_column)
-    rows = tuple(tuple(_cell(obj.get(c)) for c in columns) for obj in preview)
+    rows = tuple(tuple(cell_text(obj.get(c)) for c in columns) for obj in preview)
     multi = any(isinstance(obj.get(label_column or ""), list) for obj in preview)
     return Layout(Format.JSONL, encoding, "", True, columns, rows, text_column, label_column, multi)
 
 
-def _cell(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A JSON value as the text of a cell: strings as they are, null as empty, the rest as JSON."""
     if value is None:
         return ""
     if isinstance(value, str):

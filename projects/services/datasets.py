@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
-_EXTENSIONS = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "comprehend": ".csv"}
+# The stored file's extension per format (batch prediction inputs are stored alike).
+EXTENSIONS = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "comprehend": ".csv"}
 PROGRESS_EVERY_S = 2.0
 
 
@@ -44,7 +45,7 @@ class TooLarge(ServiceError):
     code = "too_large"
 
 
-def _ingest_error(error: ingest.IngestError) -> ServiceError:
+def ingest_error(error: ingest.IngestError) -> ServiceError:
     """An unreadable file as a service error whose details say where (row, column) the problem is."""
     details = [{"field": "file", **error.as_dict()}]
     if error.code == "too_many_rows":
@@ -86,7 +87,7 @@ def dataset_preview(*, stream: BinaryIO, mapping: Mapping = Mapping()) -> dict[s
     try:
         layout = ingest.sniff_stream(stream, format_hint=mapping.format)
     except ingest.IngestError as error:
-        raise _ingest_error(error) from None
+        raise ingest_error(error) from None
     return {
         "format": str(layout.format),
         "encoding": layout.encoding,
@@ -199,7 +200,7 @@ def dataset_upload(
         layout = ingest.sniff_stream(cast(BinaryIO, stream), format_hint=mapping.format)
         text_column, label_column = ingest.resolve_columns(layout, mapping.text_column, mapping.label_column)
     except ingest.IngestError as error:
-        raise _ingest_error(error) from None
+        raise ingest_error(error) from None
     multi_label = layout.multi_label if mapping.multi_label is None else mapping.multi_label
     sha256 = _sha256(stream)
     same = (
@@ -226,7 +227,7 @@ def dataset_upload(
                 count_tokens=_count_tokens(),
             )
         except ingest.IngestError as error:
-            raise _ingest_error(error) from None
+            raise ingest_error(error) from None
 
     dataset = Dataset(
         tenant=tenant,
@@ -251,7 +252,7 @@ def dataset_upload(
         str(project.pk),
         "datasets",
         str(dataset.pk),
-        "original" + _EXTENSIONS[str(layout.format)],
+        "original" + EXTENSIONS[str(layout.format)],
     )
     with _stored(path, stream) as stored_name, transaction.atomic():
         dataset.file = stored_name
@@ -339,7 +340,7 @@ def dataset_apply_fixes(*, tenant: Tenant, dataset_id: UUID, by: User | None = N
             text = cast(TextIO, _TextOut(fixed))
             ingest.write_fixed(records, result, text, multi_label=dataset.multi_label)
         except ingest.IngestError as error:
-            raise _ingest_error(error) from None
+            raise ingest_error(error) from None
         size = fixed.tell()
         fixed.seek(0)
         column = "labels" if dataset.multi_label else "label"
