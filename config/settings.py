@@ -349,6 +349,9 @@ PREDICT_RATE_PER_TENANT = env_int("PREDICT_RATE_PER_TENANT", 1200, minimum=0)
 # How long the first request of a micro-batch waits for others to join it.
 PREDICT_BATCH_WINDOW_MS = env_float("PREDICT_BATCH_WINDOW_MS", 2.0)
 PREDICT_TIMEOUT_S = env_float("PREDICT_TIMEOUT_S", 30.0)
+# How long a web process reuses a found API key and a project's served version before asking the
+# database again (tenants.lookups); changes show in other processes within this. 0: every request asks.
+SERVING_LOOKUP_TTL_S = env_float("SERVING_LOOKUP_TTL_S", 2.0)
 BATCH_MAX_UPLOAD_MB = env_int("BATCH_MAX_UPLOAD_MB", 200, minimum=1)
 # Raw monitor events (their texts) are deleted after this many days; alerts keep their few examples.
 MONITOR_EVENT_RETENTION_DAYS = env_int("MONITOR_EVENT_RETENTION_DAYS", 30, minimum=1)

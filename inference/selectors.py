@@ -5,12 +5,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from projects.models import Project
+from tenants import lookups
 from tenants.errors import Conflict
 from training.models import ModelVersion
 
+_served: lookups.LookupCache[ModelVersion] = lookups.LookupCache("served versions")
+
 
 def active_version(*, project: Project) -> ModelVersion | None:
-    """The version the project serves now: read per request, so a deploy shows on every process at once."""
+    """The version the project serves now, read from the database (the dashboard's and batch jobs' way)."""
     return ModelVersion.objects.for_tenant(project.tenant_id).filter(project=project, is_active=True).first()
 
 
@@ -31,8 +34,13 @@ def served_version(
 
     None when the project has no active version, does not exist, or is outside the key's project.
     """
-    if key_project_id is not None and key_project_id != project_id:
+    if key_project_id is not None and str(key_project_id) != str(project_id):
         return None
-    # Not the evaluation report: with a confusion matrix it is the bulk of the row, decoded for nothing.
-    versions = ModelVersion.objects.for_tenant(tenant_id).select_related("project").defer("metrics")
-    return versions.filter(project_id=project_id, is_active=True).order_by().first()
+
+    def load() -> ModelVersion | None:
+        # Not the evaluation report: with a confusion matrix it is the bulk of the row, decoded for nothing.
+        versions = ModelVersion.objects.for_tenant(tenant_id).select_related("project").defer("metrics")
+        return versions.filter(project_id=project_id, is_active=True).order_by().first()
+
+    # Reused for a moment (tenants.lookups): a deploy shows here at once, on other processes within seconds.
+    return _served.get((str(tenant_id), str(project_id)), load)

@@ -6,5 +6,13 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants and accounts"
 
     def ready(self) -> None:
-        from tenants import checks  # noqa: F401  (registers the system checks)
+        from django.db.models.signals import post_delete, post_save
+
+        from tenants import (
+            checks,  # noqa: F401  (registers the system checks)
+            lookups,
+        )
         from tenants.api import schema  # noqa: F401  (registers the OpenAPI description of API keys)
+
+        post_save.connect(lookups.on_row_change, dispatch_uid="tenants.lookups.save")
+        post_delete.connect(lookups.on_row_change, dispatch_uid="tenants.lookups.delete")

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from tenants import db
+from tenants import db, lookups
 from tenants.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tenants.models import (
     ApiKey,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 INVITATION_LIFETIME = timedelta(days=7)
 _RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "accounts", "invitations"}
+_api_keys: lookups.LookupCache[ApiKey] = lookups.LookupCache("api keys")
 
 
 def _label(user: User | None) -> str:
@@ -338,9 +339,16 @@ def api_key_authenticate(raw_key: str) -> ApiKey:
     prefix, dot, _ = raw_key.partition(".")
     if not dot or not prefix:
         raise ApiKeyRejected("Malformed API key: expected the full key as shown when it was created.")
-    with db.system_context():
-        api_key = ApiKey.all_tenants.select_related("tenant").filter(prefix=prefix).first()
-    if api_key is None or not api_key.is_valid(raw_key):
+
+    def load() -> ApiKey | None:
+        with db.system_context():
+            found = ApiKey.all_tenants.select_related("tenant").filter(prefix=prefix).first()
+        return found if found is not None and found.is_valid(raw_key) else None
+
+    # Keyed by the secret's digest, so that a cached key answers only its own full secret. The states
+    # below are checked on every call: an expiry needs no change to the row.
+    api_key = _api_keys.get(hashlib.sha256(raw_key.encode()).digest(), load)
+    if api_key is None:
         raise ApiKeyRejected("Invalid API key.")
     if api_key.revoked:
         raise ApiKeyRejected("This API key has been revoked.")
@@ -365,6 +373,7 @@ def tenant_set_active(*, tenant: Tenant, active: bool, actor: User | None) -> No
     if tenant.is_active == active:
         return
     Tenant.objects.filter(pk=tenant.pk).update(is_active=active)
+    lookups.changed()  # an update() sends no post_save
     tenant.is_active = active
     with db.tenant_context(tenant.pk):
         audit_record(

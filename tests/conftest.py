@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from tenants import lookups
 from tenants.models import Membership, Role, Tenant
 from tests.factories import MembershipFactory, TenantFactory, UserFactory, make_api_key
 
@@ -43,6 +44,14 @@ def _operator_view_for_test_setup(request: pytest.FixtureRequest) -> None:
 def _fast_password_hashing(settings: Any) -> None:
     """Tests make many users; the production hasher's deliberate slowness would dominate the run."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lookups() -> Iterator[None]:
+    """Each test starts with empty per-process lookup caches: the database it sees is new."""
+    lookups.clear_all()
+    yield
+    lookups.clear_all()
 
 
 # --- tenants and people -----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from rest_framework.test import APIClient
 from projects.models import Project
 from tenants.errors import InvalidInput, NotFound
 from tenants.models import ApiKey, AuditAction, AuditEvent
-from tenants.services import api_key_create, api_key_revoke
+from tenants.services import api_key_create, api_key_revoke, tenant_set_active
 from tests.factories import make_api_key
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,47 @@ def test_revoked_key_gets_401_saying_revoked(tenant):
     api_key_revoke(tenant=tenant, public_id=api_key.public_id, actor=None)
 
     assert "revoked" in rejection(client_with(f"Api-Key {secret}").get(URL))
+
+
+def test_a_key_revoked_after_use_is_refused_on_the_next_call(tenant):
+    api_key, secret = make_api_key(tenant)
+    client = client_with(f"Api-Key {secret}")
+    assert client.get(URL).status_code == 200  # the key is now remembered by this process
+
+    api_key_revoke(tenant=tenant, public_id=api_key.public_id, actor=None)
+
+    assert "revoked" in rejection(client.get(URL))
+
+
+def test_a_suspension_after_use_locks_the_key_out_on_the_next_call(tenant):
+    _, secret = make_api_key(tenant)
+    client = client_with(f"Api-Key {secret}")
+    assert client.get(URL).status_code == 200
+
+    tenant_set_active(tenant=tenant, active=False, actor=None)
+
+    assert "suspended" in rejection(client.get(URL))
+
+
+def test_a_revocation_by_another_process_applies_within_the_lookup_ttl(tenant, settings):
+    settings.SERVING_LOOKUP_TTL_S = 0.3
+    api_key, secret = make_api_key(tenant)
+    client = client_with(f"Api-Key {secret}")
+    assert client.get(URL).status_code == 200
+
+    ApiKey.all_tenants.filter(pk=api_key.pk).update(revoked=True)  # no signal reaches this process
+    assert client.get(URL).status_code == 200
+    time.sleep(0.35)
+
+    assert "revoked" in rejection(client.get(URL))
+
+
+def test_a_remembered_key_still_answers_only_its_own_secret(tenant):
+    _, secret = make_api_key(tenant)
+    assert client_with(f"Api-Key {secret}").get(URL).status_code == 200
+    wrong = secret[:-1] + ("y" if secret.endswith("x") else "x")  # the same prefix, another secret
+
+    assert "Invalid API key" in rejection(client_with(f"Api-Key {wrong}").get(URL))
 
 
 def test_expired_key_gets_401_naming_the_date(tenant):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from billing.models import UsageRecord
 from tests.factories import ProjectFactory
 from tests.training.test_engine import NAMES, WORDS
 from training import services as training_services
+from training.models import ModelVersion
 
 FOOD = "pizza bread cheese soup"
 MUSIC = "guitar piano song melody"
@@ -142,6 +146,34 @@ def test_deploying_another_version_switches_the_served_one_at_once(tenant, proje
     assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 2
     training_services.model_deploy(tenant=tenant, version_id=first.pk)  # the rollback
     assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 1
+
+
+def test_repeated_calls_find_the_key_and_the_version_without_the_database(project, client, deploy):
+    deploy(project, "full")
+    client.post(url(project), {"texts": [FOOD]}, format="json")
+
+    with CaptureQueriesContext(connection) as second:
+        assert client.post(url(project), {"texts": [FOOD]}, format="json").status_code == 200
+
+    read = " ".join(q["sql"] for q in second.captured_queries).lower()
+    assert "tenants_apikey" not in read
+    assert "training_modelversion" not in read
+    assert "billing_usagerecord" in read  # the usage of this call is still written
+
+
+def test_a_deploy_made_by_another_process_is_served_within_the_lookup_ttl(project, client, deploy, settings):
+    settings.SERVING_LOOKUP_TTL_S = 0.3
+    first = deploy(project, "full")
+    second = deploy(project, "lora", active=False)
+    assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 1
+
+    # Another web process's deploy: this one gets no signal of it, only the rows change.
+    ModelVersion.all_tenants.filter(pk=first.pk).update(is_active=False)
+    ModelVersion.all_tenants.filter(pk=second.pk).update(is_active=True)
+    assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 1
+    time.sleep(0.35)
+
+    assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 2
 
 
 def test_a_project_without_a_deployed_model_answers_409(project, client, deploy):

@@ -94,7 +94,7 @@ ALLOWED_BYPASSES = {
     ("tenants/services.py", "invitation_create"): "creates a row for the tenant it is given",
     ("tenants/services.py", "invitation_by_token"): "the token is the credential; looked up in system context",
     ("tenants/services.py", "invitation_accept"): "creates the membership in the invitation's tenant",
-    ("tenants/services.py", "api_key_authenticate"): "the key names its tenant; looked up by prefix",
+    ("tenants/services.py", "api_key_authenticate.load"): "the key names its tenant; looked up by prefix",
     ("tenants/selectors.py", "memberships_of_user"): "a user's own memberships across tenants (RLS allows)",
     ("projects/services/projects.py", "project_create"): "creates a row for the tenant it is given",
     ("training/services.py", "run_create"): "creates a row for the tenant it is given",
