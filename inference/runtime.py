@@ -3,9 +3,11 @@
 No Django here: the web side passes local directories in and shapes the answers.
 
 What makes it fast on a CPU: bf16 weights where the CPU has bf16 kernels (AMX / AVX-512-BF16: a
-batch of 64 runs ~9x a per-text ``transformers.pipeline`` here), texts sorted by length into batches
-padded only to their longest text, and tokenizing with the Rust tokenizer in one call. A version is
-served in bf16 only when its parity check agrees with fp32 (``parity_check``); else in fp32.
+batch of 64 ran ~9x a per-text ``transformers.pipeline`` on such a machine; elsewhere bf16 is emulated,
+many times slower, and fp32 serves), texts sorted by length into batches, BERT models computed on
+packed tokens (``inference.packed``: no padding in the dense layers, which a micro-batch of mixed
+requests would otherwise spend 40-55 % of its work on), and tokenizing with the Rust tokenizer in one
+call. A version is served in bf16 only when its parity check agrees with fp32 (``parity_check``).
 
 LoRA/AdaLoRA versions share one loaded encoder per base model (``BasePool``): each version holds only
 its low-rank factors and its head (a few hundred KB), and a forward pass runs the shared encoder with
@@ -30,6 +32,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import numpy as np
 import torch
 
+from inference import packed
 from training.data import sorted_batches
 from training.modeling import cpu_supports_bf16
 
@@ -206,8 +209,7 @@ class Classifier:
     max_length: int
     nbytes: int  # what this version holds itself (a shared encoder is counted by its pool)
     _tokenizer: Any = field(repr=False)
-    _pad_id: int = field(repr=False)
-    _forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = field(repr=False)
+    _forward: Callable[[list[list[int]]], torch.Tensor] = field(repr=False)  # token ids -> logits
     shared_base: SharedBase | None = field(default=None, repr=False)
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
@@ -223,8 +225,7 @@ class Classifier:
         out = np.zeros((len(token_ids), len(self.label_names)), dtype=np.float32)
         with torch.inference_mode():
             for rows in sorted_batches(lengths, batch_size):
-                input_ids, mask = _pad([token_ids[i] for i in rows], self._pad_id)
-                logits = self._forward(input_ids.to(self.device), mask.to(self.device)).float()
+                logits = self._forward([token_ids[i] for i in rows]).float()
                 scores = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
                 out[rows] = scores.cpu().numpy()
         return out
@@ -276,12 +277,32 @@ def load(
         model = load_artifact_model(directory, base_model_path).merge_and_unload()  # type: ignore[operator]
     model = model.to(device=target, dtype=dtype).eval()
     pad_id = int(model.config.pad_token_id or 0)
+    prepared = _packed(model.config, dict(model.named_parameters()))
+    forward: Callable[[list[list[int]]], torch.Tensor]
+    if prepared is not None:
 
-    def forward(input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return model(input_ids=input_ids, attention_mask=mask).logits
+        def forward(token_ids: list[list[int]]) -> torch.Tensor:
+            return packed.logits(prepared, token_ids, target)
+
+    else:
+
+        def forward(token_ids: list[list[int]]) -> torch.Tensor:
+            input_ids, mask = _pad(token_ids, pad_id)
+            return model(input_ids=input_ids.to(target), attention_mask=mask.to(target)).logits
 
     nbytes = _tensor_bytes([*model.parameters(), *model.buffers()])
-    return Classifier(**common, nbytes=nbytes, _pad_id=pad_id, _forward=forward)
+    return Classifier(**common, nbytes=nbytes, _forward=forward)
+
+
+def _packed(config: Any, weights: dict[str, torch.Tensor]) -> packed.Prepared | None:
+    """The packed forward's arrangement of these weights, or None where it does not apply."""
+    shape = packed.shape_of(config)
+    if shape is None:
+        return None
+    try:
+        return packed.prepare(weights, shape)
+    except KeyError:
+        return None
 
 
 def _adapter_classifier(directory: Path, base: SharedBase, dtype: torch.dtype, common: dict[str, Any]) -> Classifier:
@@ -301,19 +322,27 @@ def _adapter_classifier(directory: Path, base: SharedBase, dtype: torch.dtype, c
         raise ArtifactError(f"head weights {sorted(unknown)[:3]} do not exist in the base model")
     nbytes = _tensor_bytes([*factors.values(), *head.values()])
 
-    def forward(input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(token_ids: list[list[int]]) -> torch.Tensor:
         # W + up @ down, computed per batch: a few MFLOP against the forward's GFLOPs, and no merged
         # copy of the encoder is kept per version.
         overrides = dict(head)
         for weight, up, down in pairs:
             overrides[weight] = (base.weights[weight].float() + up @ down).to(dtype)
+        prepared = _packed(base.model.config, {**base.weights, **overrides})
+        if prepared is not None:
+            return packed.logits(prepared, token_ids, base.device)
+        input_ids, mask = _pad(token_ids, base.pad_id)
         with base.lock:
             output = torch.func.functional_call(
-                base.model, overrides, args=(), kwargs={"input_ids": input_ids, "attention_mask": mask}, strict=False
+                base.model,
+                overrides,
+                args=(),
+                kwargs={"input_ids": input_ids.to(base.device), "attention_mask": mask.to(base.device)},
+                strict=False,
             )
         return output.logits
 
-    return Classifier(**common, nbytes=nbytes, _pad_id=base.pad_id, _forward=forward, shared_base=base)
+    return Classifier(**common, nbytes=nbytes, _forward=forward, shared_base=base)
 
 
 # --- parity of the fast path ------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def test_a_failing_forward_raises_in_the_requests_thread(trained):
     classifier = runtime.load(trained("full"))
     batcher = MicroBatcher(window_s=0)
 
-    def broken(input_ids, mask):
+    def broken(token_ids):
         raise RuntimeError("boom")
 
     classifier._forward = broken

@@ -1,0 +1,84 @@
+"""The packed forward computes what ``BertForSequenceClassification`` computes, without the padding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import BertConfig, BertForSequenceClassification, DistilBertConfig
+
+from inference import packed
+
+
+def tiny_classifier(**overrides) -> BertForSequenceClassification:
+    torch.manual_seed(0)
+    values = dict(
+        vocab_size=60,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=48,
+        max_position_embeddings=64,
+        num_labels=3,
+    )
+    values.update(overrides)
+    return BertForSequenceClassification(BertConfig(**values)).eval()
+
+
+def padded_logits(model, token_ids):
+    width = max(len(ids) for ids in token_ids)
+    input_ids = torch.tensor([ids + [0] * (width - len(ids)) for ids in token_ids])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in token_ids])
+    with torch.no_grad():
+        return model(input_ids=input_ids, attention_mask=mask).logits
+
+
+# Texts of very different lengths in one batch, and a batch of one.
+BATCHES = [[[2, 7, 9, 3], [2, 5, 3], [2, *range(10, 40), 3], [2, 3]], [[2, 11, 12, 13, 3]]]
+
+
+@pytest.mark.parametrize("activation", ["gelu", "gelu_new", "relu"])
+@pytest.mark.parametrize("token_ids", BATCHES)
+def test_logits_equal_the_transformers_model(activation, token_ids):
+    model = tiny_classifier(hidden_act=activation)
+    shape = packed.shape_of(model.config)
+    assert shape is not None
+
+    prepared = packed.prepare(dict(model.named_parameters()), shape)
+    with torch.no_grad():
+        got = packed.logits(prepared, token_ids, torch.device("cpu"))
+
+    torch.testing.assert_close(got, padded_logits(model, token_ids), atol=1e-5, rtol=1e-4)
+
+
+def test_each_text_gets_the_logits_it_gets_alone():
+    model = tiny_classifier()
+    prepared = packed.prepare(dict(model.named_parameters()), packed.shape_of(model.config))
+    batch = BATCHES[0]
+
+    with torch.no_grad():
+        together = packed.logits(prepared, batch, torch.device("cpu"))
+        alone = torch.cat([packed.logits(prepared, [ids], torch.device("cpu")) for ids in batch])
+
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        DistilBertConfig(),
+        BertConfig(position_embedding_type="relative_key"),
+        BertConfig(hidden_act="silu"),
+        BertConfig(is_decoder=True),
+    ],
+    ids=["another architecture", "relative positions", "another activation", "a decoder"],
+)
+def test_models_it_does_not_compute_are_left_to_transformers(config):
+    assert packed.shape_of(config) is None
+
+
+def test_a_model_without_a_pooler_is_refused_by_name():
+    model = tiny_classifier()
+    weights = {k: v for k, v in model.named_parameters() if "pooler" not in k}
+
+    with pytest.raises(KeyError, match="pooler"):
+        packed.prepare(weights, packed.shape_of(model.config))
