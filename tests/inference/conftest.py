@@ -37,7 +37,9 @@ def trained(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Callab
         if kind not in made:
             if kind == "multi":
                 texts, labels = multi_labelled(240)
-                settings = config(epochs=6, multi_label=True)
+                # Trained to confident scores: a weaker model leaves validation scores a hair from its
+                # thresholds, where any rounding (bf16 emulated on a CPU without its kernels) flips one.
+                settings = config(epochs=8, learning_rate=1e-2, multi_label=True)
             else:
                 texts, labels = separable(240, seed=1 if kind == "lora2" else 0)
                 method = "lora" if kind == "lora2" else kind
