@@ -9,7 +9,7 @@ from tenants import lookups
 from tenants.errors import Conflict
 from training.models import ModelVersion
 
-_served: lookups.LookupCache[ModelVersion] = lookups.LookupCache("served versions")
+_served: lookups.LookupCache[ModelVersion] = lookups.LookupCache()
 
 
 def active_version(*, project: Project) -> ModelVersion | None:

@@ -3,9 +3,10 @@
 A prediction otherwise spends most of its database time finding the same key and the same version
 as the request before it. These caches hold a found row for ``SERVING_LOOKUP_TTL_S`` seconds (0 turns
 them off). What changes them (a deploy or rollback, a revoked key, a suspended organization, a
-project's settings) clears this process's caches once its transaction commits; other processes see
-the change when their entry expires, so within those few seconds everywhere. Only rows found are
-kept: a miss always asks the database again.
+project's settings) clears this process's caches at once and again when its transaction commits;
+other processes see the change when their entry expires, so within those few seconds everywhere. Only
+rows found are kept: a miss always asks the database again. Each cache keeps at most MAX_ENTRIES rows,
+the least recently stored out first.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ from django.db import transaction
 from django.db.models import Model
 
 T = TypeVar("T")
+MAX_ENTRIES = 10_000
 
 _all: list[LookupCache[object]] = []
 
 
 class LookupCache(Generic[T]):
-    def __init__(self, name: str, max_entries: int = 10_000) -> None:
-        self.name = name
-        self.max_entries = max_entries
+    def __init__(self) -> None:
         self._entries: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
         self._lock = threading.Lock()
         _all.append(self)  # type: ignore[arg-type]
@@ -47,16 +47,13 @@ class LookupCache(Generic[T]):
             with self._lock:
                 self._entries[key] = (now + ttl, value)
                 self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
+                while len(self._entries) > MAX_ENTRIES:
                     self._entries.popitem(last=False)
         return value
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 def clear_all() -> None:

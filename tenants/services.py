@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 INVITATION_LIFETIME = timedelta(days=7)
 _RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "accounts", "invitations"}
-_api_keys: lookups.LookupCache[ApiKey] = lookups.LookupCache("api keys")
+_api_keys: lookups.LookupCache[ApiKey] = lookups.LookupCache()
 
 
 def _label(user: User | None) -> str:
