@@ -3,8 +3,14 @@
 A micro-batch of single-text requests mixes short and long texts; padded to its longest one, 40-55 %
 of what a batch of 5-16 banking77 texts computes is padding. Here every dense layer (the QKV, output
 and feed-forward projections: nearly all the FLOPs) runs on the real tokens only, laid end to end;
-only the attention scores are computed in the padded layout, masked, and gathered back. It also calls
-a dozen torch operations per layer instead of the Python module tree of ``transformers``.
+only the attention scores are computed in the padded layout, masked, and gathered back.
+
+The forward is one TorchScript function: a dozen torch operations per layer instead of the Python
+module tree of ``transformers``, run in a single call that does not hold the GIL. That matters in a
+web process, where request threads run Python beside the thread that runs the model: called op by op
+from Python, the model thread waits for the GIL (up to the 5 ms switch interval) after every
+operation, and a forward that takes 23 ms alone took 850 ms next to one busy Python thread; scripted,
+97 ms.
 
 It takes the parameters by their ``transformers`` names (``bert.encoder.layer.0.attention.self.query.
 weight``, ...), so a full fine-tune passes its own and an adapter version passes the shared encoder's
@@ -15,6 +21,8 @@ models of another architecture are not handled here (``shape_of`` says None) and
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,11 +30,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "gelu": F.gelu,
-    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
-    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
-    "relu": F.relu,
+logger = logging.getLogger(__name__)
+
+# transformers' activation names -> what the scripted forward computes: GELU (exact or tanh) or ReLU.
+_ACTIVATIONS: dict[str, str] = {
+    "gelu": "none",
+    "gelu_new": "tanh",
+    "gelu_pytorch_tanh": "tanh",
+    "relu": "relu",
 }
 
 
@@ -57,22 +68,6 @@ def shape_of(config: Any) -> BertShape | None:
 
 
 @dataclass(frozen=True)
-class _Layer:
-    qkv_w: torch.Tensor  # query, key and value projections in one matrix: one matmul instead of three
-    qkv_b: torch.Tensor
-    out_w: torch.Tensor
-    out_b: torch.Tensor
-    ln1_w: torch.Tensor
-    ln1_b: torch.Tensor
-    up_w: torch.Tensor
-    up_b: torch.Tensor
-    down_w: torch.Tensor
-    down_b: torch.Tensor
-    ln2_w: torch.Tensor
-    ln2_b: torch.Tensor
-
-
-@dataclass(frozen=True)
 class Prepared:
     shape: BertShape
     word: torch.Tensor
@@ -80,7 +75,9 @@ class Prepared:
     token_type: torch.Tensor
     ln_w: torch.Tensor
     ln_b: torch.Tensor
-    layers: list[_Layer]
+    # Per layer: QKV weight and bias (query, key and value in one matrix: one matmul instead of
+    # three), attention output, its LayerNorm, feed-forward up and down, their LayerNorm.
+    layers: list[torch.Tensor]
     pooler_w: torch.Tensor
     pooler_b: torch.Tensor
     head_w: torch.Tensor
@@ -94,26 +91,24 @@ def prepare(weights: Mapping[str, torch.Tensor], shape: BertShape) -> Prepared:
     def w(name: str) -> torch.Tensor:
         return weights[name].detach()
 
-    layers = []
+    layers: list[torch.Tensor] = []
     for i in range(shape.layers):
         p = f"bert.encoder.layer.{i}."
         attention = p + "attention.self."
-        layers.append(
-            _Layer(
-                qkv_w=torch.cat([w(attention + part + ".weight") for part in ("query", "key", "value")]),
-                qkv_b=torch.cat([w(attention + part + ".bias") for part in ("query", "key", "value")]),
-                out_w=w(p + "attention.output.dense.weight"),
-                out_b=w(p + "attention.output.dense.bias"),
-                ln1_w=w(p + "attention.output.LayerNorm.weight"),
-                ln1_b=w(p + "attention.output.LayerNorm.bias"),
-                up_w=w(p + "intermediate.dense.weight"),
-                up_b=w(p + "intermediate.dense.bias"),
-                down_w=w(p + "output.dense.weight"),
-                down_b=w(p + "output.dense.bias"),
-                ln2_w=w(p + "output.LayerNorm.weight"),
-                ln2_b=w(p + "output.LayerNorm.bias"),
-            )
-        )
+        layers += [
+            torch.cat([w(attention + part + ".weight") for part in ("query", "key", "value")]),
+            torch.cat([w(attention + part + ".bias") for part in ("query", "key", "value")]),
+            w(p + "attention.output.dense.weight"),
+            w(p + "attention.output.dense.bias"),
+            w(p + "attention.output.LayerNorm.weight"),
+            w(p + "attention.output.LayerNorm.bias"),
+            w(p + "intermediate.dense.weight"),
+            w(p + "intermediate.dense.bias"),
+            w(p + "output.dense.weight"),
+            w(p + "output.dense.bias"),
+            w(p + "output.LayerNorm.weight"),
+            w(p + "output.LayerNorm.bias"),
+        ]
     return Prepared(
         shape=shape,
         word=w("bert.embeddings.word_embeddings.weight"),
@@ -129,39 +124,100 @@ def prepare(weights: Mapping[str, torch.Tensor], shape: BertShape) -> Prepared:
     )
 
 
-def logits(model: Prepared, token_ids: list[list[int]], device: torch.device) -> torch.Tensor:
-    """The classifier's logits for each text's token ids (special tokens included), one row each."""
+def logits(model: Prepared, token_ids: list[list[int]], device: torch.device, output: str = "logits") -> torch.Tensor:
+    """The classifier's logits for each text's token ids (special tokens included), one row each, in
+    float32; with ``output`` "softmax" or "sigmoid", its label scores instead."""
+    if output not in ("logits", "softmax", "sigmoid"):
+        raise ValueError(f"output must be logits, softmax or sigmoid, not {output!r}")
     shape = model.shape
-    lengths = [len(ids) for ids in token_ids]
-    batch, width, hidden = len(token_ids), max(lengths), shape.hidden
-    head_dim = hidden // shape.heads
     flat = torch.tensor([t for ids in token_ids for t in ids], dtype=torch.long, device=device)
-    positions = torch.cat([torch.arange(n, device=device) for n in lengths])
-    rows = torch.repeat_interleave(torch.arange(batch, device=device), torch.tensor(lengths, device=device))
-    starts = torch.tensor([0, *lengths[:-1]], device=device).cumsum(0)
+    lengths = torch.tensor([len(ids) for ids in token_ids], dtype=torch.long, device=device)
+    return _compiled()(
+        flat,
+        lengths,
+        [model.word, model.position, model.token_type, model.ln_w, model.ln_b],
+        model.layers,
+        [model.pooler_w, model.pooler_b, model.head_w, model.head_b],
+        shape.heads,
+        shape.eps,
+        _ACTIVATIONS[shape.activation],
+        output,
+    )
+
+
+def _encode(
+    flat: torch.Tensor,
+    lengths: torch.Tensor,
+    embeddings: list[torch.Tensor],
+    layers: list[torch.Tensor],
+    heads_w: list[torch.Tensor],
+    heads: int,
+    eps: float,
+    activation: str,
+    output: str,
+) -> torch.Tensor:
+    """The whole forward in TorchScript's subset of Python: scripted, it runs in one call that does
+    not hold the GIL, so a web process's request threads do not stall it between operations."""
+    word, position, token_type, ln_w, ln_b = embeddings
+    hidden = word.shape[1]
+    head_dim = hidden // heads
+    batch = lengths.shape[0]
+    width = int(lengths.max())
+    device = flat.device
+    rows = torch.repeat_interleave(torch.arange(batch, device=device), lengths)
+    starts = torch.cumsum(lengths, 0) - lengths
+    positions = torch.arange(flat.shape[0], device=device) - starts[rows]
     # Keys beyond a text's length are masked; the padded query rows are computed and dropped.
-    valid = torch.arange(width, device=device)[None, :] < torch.tensor(lengths, device=device)[:, None]
-    mask = valid[:, None, None, :]
+    mask = (torch.arange(width, device=device)[None, :] < lengths[:, None])[:, None, None, :]
     packed_only = batch == 1
 
-    activation = _ACTIVATIONS[shape.activation]
-    h = model.word[flat] + model.position[positions] + model.token_type
-    h = F.layer_norm(h, (hidden,), model.ln_w, model.ln_b, shape.eps)
-    for layer in model.layers:
-        qkv = F.linear(h, layer.qkv_w, layer.qkv_b)  # (tokens, 3 * hidden)
+    h = word[flat] + position[positions] + token_type
+    h = F.layer_norm(h, [hidden], ln_w, ln_b, eps)
+    for i in range(len(layers) // 12):  # 12 tensors a layer, in Prepared.layers' order
+        layer = layers[12 * i : 12 * i + 12]
+        qkv_w, qkv_b, out_w, out_b, ln1_w, ln1_b, up_w, up_b, down_w, down_b, ln2_w, ln2_b = layer
+        qkv = F.linear(h, qkv_w, qkv_b)  # (tokens, 3 * hidden)
         if packed_only:
-            padded = qkv[None]
+            padded = qkv.unsqueeze(0)
         else:
             padded = qkv.new_zeros(batch, width, 3 * hidden)
             padded[rows, positions] = qkv
-        q, k, v = padded.view(batch, width, 3, shape.heads, head_dim).permute(2, 0, 3, 1, 4)
-        context = F.scaled_dot_product_attention(q, k, v, attn_mask=None if packed_only else mask)
+        qkv_heads = padded.view(batch, width, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv_heads[0], qkv_heads[1], qkv_heads[2]
+        if packed_only:
+            context = F.scaled_dot_product_attention(q, k, v)
+        else:
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         context = context.transpose(1, 2).reshape(batch, width, hidden)
         attended = context[0] if packed_only else context[rows, positions]
-        h = F.layer_norm(
-            F.linear(attended, layer.out_w, layer.out_b) + h, (hidden,), layer.ln1_w, layer.ln1_b, shape.eps
-        )
-        up = activation(F.linear(h, layer.up_w, layer.up_b))
-        h = F.layer_norm(F.linear(up, layer.down_w, layer.down_b) + h, (hidden,), layer.ln2_w, layer.ln2_b, shape.eps)
-    pooled = torch.tanh(F.linear(h[starts], model.pooler_w, model.pooler_b))
-    return F.linear(pooled, model.head_w, model.head_b)
+        h = F.layer_norm(F.linear(attended, out_w, out_b) + h, [hidden], ln1_w, ln1_b, eps)
+        up = F.linear(h, up_w, up_b)
+        up = F.relu(up) if activation == "relu" else F.gelu(up, approximate=activation)
+        h = F.layer_norm(F.linear(up, down_w, down_b) + h, [hidden], ln2_w, ln2_b, eps)
+    pooler_w, pooler_b, head_w, head_b = heads_w
+    pooled = torch.tanh(F.linear(h[starts], pooler_w, pooler_b))
+    out = F.linear(pooled, head_w, head_b).float()
+    if output == "softmax":
+        return torch.softmax(out, dim=-1)
+    if output == "sigmoid":
+        return torch.sigmoid(out)
+    return out
+
+
+_scripted: Callable[..., torch.Tensor] | None = None
+_script_lock = threading.Lock()
+
+
+def _compiled() -> Callable[..., torch.Tensor]:
+    """``_encode`` compiled by TorchScript, once per process (a fraction of a second); plain Python
+    where this torch cannot script it."""
+    global _scripted
+    if _scripted is None:
+        with _script_lock:
+            if _scripted is None:
+                try:
+                    _scripted = torch.jit.script(_encode)
+                except Exception:  # a torch without TorchScript: the same maths, op by op
+                    logger.warning("TorchScript could not compile the packed forward; it runs eagerly", exc_info=True)
+                    _scripted = _encode
+    return _scripted

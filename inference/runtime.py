@@ -209,7 +209,7 @@ class Classifier:
     max_length: int
     nbytes: int  # what this version holds itself (a shared encoder is counted by its pool)
     _tokenizer: Any = field(repr=False)
-    _forward: Callable[[list[list[int]]], torch.Tensor] = field(repr=False)  # token ids -> logits
+    _forward: Callable[[list[list[int]]], torch.Tensor] = field(repr=False)  # token ids -> float32 scores
     shared_base: SharedBase | None = field(default=None, repr=False)
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
@@ -225,9 +225,7 @@ class Classifier:
         out = np.zeros((len(token_ids), len(self.label_names)), dtype=np.float32)
         with torch.inference_mode():
             for rows in sorted_batches(lengths, batch_size):
-                logits = self._forward([token_ids[i] for i in rows]).float()
-                scores = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
-                out[rows] = scores.cpu().numpy()
+                out[rows] = self._forward([token_ids[i] for i in rows]).cpu().numpy()
         return out
 
 
@@ -261,7 +259,7 @@ def load(
     if manifest.method != "full" and (directory / FACTORS).is_file() and (directory / HEAD).is_file():
         base_path = Path(base_model_path or manifest.base_model_path)
         base = (bases if bases is not None else BasePool()).get(base_path, precision, target)
-        return _adapter_classifier(directory, base, dtype, common)
+        return _adapter_classifier(directory, base, dtype, _output(manifest), common)
 
     from transformers.utils import logging as hf_logging
 
@@ -278,20 +276,30 @@ def load(
     model = model.to(device=target, dtype=dtype).eval()
     pad_id = int(model.config.pad_token_id or 0)
     prepared = _packed(model.config, dict(model.named_parameters()))
+    output = _output(manifest)
     forward: Callable[[list[list[int]]], torch.Tensor]
     if prepared is not None:
 
         def forward(token_ids: list[list[int]]) -> torch.Tensor:
-            return packed.logits(prepared, token_ids, target)
+            return packed.logits(prepared, token_ids, target, output)
 
     else:
 
         def forward(token_ids: list[list[int]]) -> torch.Tensor:
             input_ids, mask = _pad(token_ids, pad_id)
-            return model(input_ids=input_ids.to(target), attention_mask=mask.to(target)).logits
+            return _scores(model(input_ids=input_ids.to(target), attention_mask=mask.to(target)).logits, output)
 
     nbytes = _tensor_bytes([*model.parameters(), *model.buffers()])
     return Classifier(**common, nbytes=nbytes, _forward=forward)
+
+
+def _output(manifest: Manifest) -> str:
+    return "sigmoid" if manifest.multi_label else "softmax"
+
+
+def _scores(logits: torch.Tensor, output: str) -> torch.Tensor:
+    logits = logits.float()
+    return torch.sigmoid(logits) if output == "sigmoid" else torch.softmax(logits, dim=-1)
 
 
 def _packed(config: Any, weights: dict[str, torch.Tensor]) -> packed.Prepared | None:
@@ -305,7 +313,9 @@ def _packed(config: Any, weights: dict[str, torch.Tensor]) -> packed.Prepared | 
         return None
 
 
-def _adapter_classifier(directory: Path, base: SharedBase, dtype: torch.dtype, common: dict[str, Any]) -> Classifier:
+def _adapter_classifier(
+    directory: Path, base: SharedBase, dtype: torch.dtype, output: str, common: dict[str, Any]
+) -> Classifier:
     from safetensors.torch import load_file
 
     factors = load_file(str(directory / FACTORS))
@@ -330,17 +340,17 @@ def _adapter_classifier(directory: Path, base: SharedBase, dtype: torch.dtype, c
             overrides[weight] = (base.weights[weight].float() + up @ down).to(dtype)
         prepared = _packed(base.model.config, {**base.weights, **overrides})
         if prepared is not None:
-            return packed.logits(prepared, token_ids, base.device)
+            return packed.logits(prepared, token_ids, base.device, output)
         input_ids, mask = _pad(token_ids, base.pad_id)
         with base.lock:
-            output = torch.func.functional_call(
+            result = torch.func.functional_call(
                 base.model,
                 overrides,
                 args=(),
                 kwargs={"input_ids": input_ids.to(base.device), "attention_mask": mask.to(base.device)},
                 strict=False,
             )
-        return output.logits
+        return _scores(result.logits, output)
 
     return Classifier(**common, nbytes=nbytes, _forward=forward, shared_base=base)
 

@@ -82,3 +82,30 @@ def test_a_model_without_a_pooler_is_refused_by_name():
 
     with pytest.raises(KeyError, match="pooler"):
         packed.prepare(weights, packed.shape_of(model.config))
+
+
+def test_the_forward_runs_as_one_torchscript_call():
+    # Scripted, it runs without holding the GIL: request threads in a web process do not stall it.
+    assert isinstance(packed._compiled(), torch.jit.ScriptFunction)
+
+
+@pytest.mark.parametrize("output", ["softmax", "sigmoid"])
+def test_scores_are_the_activation_of_the_logits(output):
+    model = tiny_classifier()
+    prepared = packed.prepare(dict(model.named_parameters()), packed.shape_of(model.config))
+    batch = BATCHES[0]
+
+    with torch.no_grad():
+        scores = packed.logits(prepared, batch, torch.device("cpu"), output)
+    expected = padded_logits(model, batch)
+    expected = expected.softmax(dim=-1) if output == "softmax" else expected.sigmoid()
+
+    torch.testing.assert_close(scores, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_an_unknown_output_is_refused():
+    model = tiny_classifier()
+    prepared = packed.prepare(dict(model.named_parameters()), packed.shape_of(model.config))
+
+    with pytest.raises(ValueError, match="output must be"):
+        packed.logits(prepared, BATCHES[1], torch.device("cpu"), "argmax")
