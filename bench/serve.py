@@ -1,9 +1,12 @@
 """Serving speed and memory, measured in one run against `transformers.pipeline` called per text.
 
-    .venv/bin/python bench/serve.py [--artifact DIR] [--lora-artifact DIR] [--seconds 20] [--tenants 200]
+    .venv/bin/python bench/serve.py [--artifact DIR] [--sst2-artifact DIR] [--lora-artifact DIR]
+                                    [--seconds 20] [--tenants 200]
 
 (a) runtime: texts/s of our runtime on batches of banking77 test texts vs a text-classification
-    pipeline called once per text, on the same model; and the parity check of its fast path.
+    pipeline called once per text, on the same model, in the precision serving would give it, measured
+    in alternating rounds (the ratio is the median of the rounds'); and the parity check of bf16
+    against fp32 on the banking77 model and on an sst2 model.
 (b) HTTP: the real stack as README's production section runs it (gunicorn, one process per core with
     16 threads each, DEBUG off, on loopback; a fresh SQLite database in a temporary folder, or the empty
     PostgreSQL database of --database-url) with 16 concurrent clients sending 1-text requests, then 64-text
@@ -13,12 +16,14 @@
     cold-load time of one.
 
 ``--artifact`` is a full fine-tune's artifact folder (``bench/train_quality.py --output X`` leaves one
-in ``X/model``); without it one epoch on banking77 train makes one (a few minutes). ``--lora-artifact``
-likewise for (c); without it a LoRA adapter is trained on 2,000 rows. The clients share the machine
-with the server, so (b) understates what a server alone would do.
+in ``X/model``); without it one is trained on banking77 with the product defaults (about 7 minutes on
+a 2-core CPU with bf16 kernels, much longer without). ``--sst2-artifact`` likewise
+(``bench/train_quality.py --dataset sst2 --output X``). ``--lora-artifact`` likewise for (c); without
+it a LoRA adapter is trained for one epoch on 2,000 rows. The clients share the machine with the
+server, so (b) understates what a server alone would do.
 
 Targets (issue 5), on this 2-core CPU: (a) >= 8x; (b) 1-text requests >= 3x with p99 < 4x p50;
-(c) 200 LoRA versions in < 3 GB RSS, a cold load < 150 ms; parity passes.
+(c) 200 LoRA versions in < 3 GB RSS, a cold load < 150 ms; parity passes on banking77 and sst2.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
@@ -46,30 +52,44 @@ DATASETS = REPO.parent / "shared" / "datasets"
 PYTHON = sys.executable
 
 
-def banking77(split: str) -> tuple[list[str], list[tuple[str, ...]]]:
-    with (DATASETS / "banking77" / f"{split}.csv").open(newline="", encoding="utf-8") as f:
+def read_split(dataset: str, split: str) -> tuple[list[str], list[tuple[str, ...]]]:
+    column = {"banking77": "category", "sst2": "label"}[dataset]
+    with (DATASETS / dataset / f"{split}.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    return [r["text"] for r in rows], [(r["category"],) for r in rows]
+    return [r["text"] for r in rows], [(r[column],) for r in rows]
 
 
-def train(method: str, rows: int | None) -> Path:
+def banking77(split: str) -> tuple[list[str], list[tuple[str, ...]]]:
+    return read_split("banking77", split)
+
+
+def train(method: str, rows: int | None, dataset: str = "banking77", epochs: int | None = None) -> Path:
+    """A model trained as a customer's run would be (``engine.defaults_for``), unless ``epochs`` says
+    otherwise. The served model must be trained in full: an undertrained one has near-ties between its
+    top labels that any change of arithmetic flips, and would fail the parity check for that reason."""
     from training import engine
     from training.base_models import resolve
 
-    texts, labels = banking77("train")
+    texts, labels = read_split(dataset, "train")
     if rows:
         texts, labels = texts[:rows], labels[:rows]
     config = engine.defaults_for(len(texts), len({x[0] for x in labels}), method)
-    config.epochs = 1
+    config.epochs = epochs or config.epochs
     base = resolve("minilm-l6", {})
     work = Path(tempfile.mkdtemp(prefix=f"tunebase-serve-{method}-"))
-    print(f"training a {method} model on {len(texts)} banking77 rows for the benchmark ...", flush=True)
+    print(
+        f"training a {method} model on {len(texts)} {dataset} rows ({config.epochs} epochs) for the benchmark ...",
+        flush=True,
+    )
     return engine.fine_tune(
         texts, labels, config, base.path, work, resume=False, base_model_name=base.name
     ).artifact_dir
 
 
 # --- (a) ----------------------------------------------------------------------------------------------
+
+
+ROUNDS = 7
 
 
 def bench_runtime(artifact: Path, test: list[str]) -> tuple[float, str]:
@@ -84,30 +104,54 @@ def bench_runtime(artifact: Path, test: list[str]) -> tuple[float, str]:
     # What serving picks (inference.loading.serving_precision): bf16 only where it passed parity and
     # the CPU has bf16 kernels; elsewhere bf16 is emulated and many times slower than fp32.
     precision = runtime.BF16 if parity.passed and runtime.bf16_supported() else runtime.FP32
-    print(
-        f"parity of bf16 against fp32 on {parity.texts} validation texts: agreement {parity.agreement:.4f}, "
-        f"score difference p99 {parity.p99_score_diff:.4f} (max {parity.max_score_diff:.4f}), "
-        f"{'passed' if parity.passed else 'FAILED'}"
-    )
+    print_parity("banking77", parity)
     classify = pipeline("text-classification", model=str(artifact), device=-1)
-    sample = test[:300]
-    for text in sample[:10]:
-        classify(text)
-    started = time.perf_counter()
-    for text in sample:
-        classify(text)
-    pipeline_rate = len(sample) / (time.perf_counter() - started)
-
     classifier = runtime.load(artifact, precision=precision)
+    for text in test[:10]:
+        classify(text)
     classifier.predict_proba(test[:128])
-    texts = test[:2000]
-    started = time.perf_counter()
-    classifier.predict_proba(texts, batch_size=64)
-    ours = len(texts) / (time.perf_counter() - started)
+    # The machine is shared and its speed drifts: the two are measured in alternating rounds on the
+    # same texts, and the ratio is the median of the rounds' ratios.
+    pipeline_rates, our_rates, ratios = [], [], []
+    for round_ in range(ROUNDS):
+        texts = test[round_ * 400 : (round_ + 1) * 400]
+        started = time.perf_counter()
+        for text in texts[:50]:
+            classify(text)
+        pipeline_rates.append(50 / (time.perf_counter() - started))
+        started = time.perf_counter()
+        classifier.predict_proba(texts, batch_size=64)
+        our_rates.append(len(texts) / (time.perf_counter() - started))
+        ratios.append(our_rates[-1] / pipeline_rates[-1])
+    pipeline_rate, ours = statistics.median(pipeline_rates), statistics.median(our_rates)
+    spread = f"rounds {min(ratios):.2f}-{max(ratios):.2f}x"
     print(f"(a) pipeline per text      {pipeline_rate:8.1f} texts/s  (torch threads {torch.get_num_threads()})")
     print(f"(a) runtime, batches of 64 {ours:8.1f} texts/s  ({precision})")
-    print(f"(a) ratio runtime/pipeline: {ours / pipeline_rate:.2f}x (target >= 8x)")
+    print(f"(a) ratio runtime/pipeline: {statistics.median(ratios):.2f}x, median of {ROUNDS} rounds ({spread}) "
+          "(target >= 8x)")  # fmt: skip
     return pipeline_rate, precision
+
+
+def print_parity(dataset: str, parity: Any) -> None:
+    print(
+        f"parity of bf16 against fp32, {dataset} model, {parity.texts} validation texts: agreement "
+        f"{parity.agreement:.4f}, score difference p99 {parity.p99_score_diff:.4f} (max "
+        f"{parity.max_score_diff:.4f}), {'passed' if parity.passed else 'FAILED'}  (bf16 kernels on this CPU: "
+        f"{'yes' if runtime_bf16() else 'no, emulated'})",
+        flush=True,
+    )
+
+
+def runtime_bf16() -> bool:
+    from inference import runtime
+
+    return runtime.bf16_supported()
+
+
+def bench_sst2_parity(artifact: Path) -> None:
+    from inference import runtime
+
+    print_parity("sst2", runtime.parity_check(artifact))
 
 
 # --- (b) ----------------------------------------------------------------------------------------------
@@ -334,21 +378,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifact", type=Path, help="a full fine-tune's artifact folder")
     parser.add_argument("--lora-artifact", type=Path, help="a LoRA artifact folder, for (c)")
+    parser.add_argument("--sst2-artifact", type=Path, help="an sst2 model's artifact folder, for its parity check")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each HTTP load test")
     parser.add_argument("--warm-up", type=float, default=10.0, help="unmeasured HTTP load before (b)")
     parser.add_argument("--tenants", type=int, default=200, help="LoRA versions to hold in (c)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="web processes (cores)")
     parser.add_argument("--database-url", help="serve from this (empty) PostgreSQL database instead of SQLite")
-    parser.add_argument("--skip", choices=["b", "c"], action="append", default=[], help="leave out a part")
+    parser.add_argument("--skip", choices=["b", "c", "sst2"], action="append", default=[], help="leave out a part")
     options = parser.parse_args()
 
     test, _ = banking77("test")
     artifact = options.artifact or train("full", None)
     pipeline_rate, precision = bench_runtime(artifact, test)
+    if "sst2" not in options.skip:
+        bench_sst2_parity(options.sst2_artifact or train("full", None, "sst2"))
     if "b" not in options.skip:
         bench_http(artifact, precision, test, pipeline_rate, options)
     if "c" not in options.skip:
-        lora = options.lora_artifact or train("lora", 2000)
+        lora = options.lora_artifact or train("lora", 2000, epochs=1)  # only its size and load time count
         bench_tenants(lora, options.tenants, precision)
 
 
