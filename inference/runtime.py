@@ -2,12 +2,13 @@
 
 No Django here: the web side passes local directories in and shapes the answers.
 
-What makes it fast on a CPU: bf16 weights where the CPU has bf16 kernels (AMX / AVX-512-BF16: a
-batch of 64 ran ~9x a per-text ``transformers.pipeline`` on such a machine; elsewhere bf16 is emulated,
-many times slower, and fp32 serves), texts sorted by length into batches, BERT models computed on
-packed tokens (``inference.packed``: no padding in the dense layers, which a micro-batch of mixed
-requests would otherwise spend 40-55 % of its work on), and tokenizing with the Rust tokenizer in one
-call. A version is served in bf16 only when its parity check agrees with fp32 (``parity_check``).
+What makes it fast on a CPU: bf16 weights where the CPU has bf16 kernels (batches of 64 ran ~9x a
+per-text ``transformers.pipeline`` with AMX, ~7-8x with AVX-512-BF16 alone, whose bf16 matmuls are
+~2.3x fp32's; elsewhere bf16 is emulated, many times slower, and fp32 serves), texts sorted by length
+into batches, BERT models computed on packed tokens in one TorchScript call (``inference.packed``: no
+padding in the dense layers, which a micro-batch of mixed requests would otherwise spend 40-55 % of its
+work on, and no GIL held while it runs), and tokenizing with the Rust tokenizer in one call. A version
+is served in bf16 only when its parity check agrees with fp32 (``parity_check``).
 
 LoRA/AdaLoRA versions share one loaded encoder per base model (``BasePool``): each version holds only
 its low-rank factors and its head (a few hundred KB), and a forward pass runs the shared encoder with
