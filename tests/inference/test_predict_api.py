@@ -202,6 +202,29 @@ def test_each_call_records_its_texts_as_usage(tenant, project, client, deploy):
     assert all(r.api_key_id is not None and r.sent_at is None for r in records)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_calls_each_record_their_usage(tenant, project, key_client, deploy):
+    # Request threads write usage at once: on SQLite they queue for the one writer; none is lost.
+    deploy(project, "full")
+    clients = [key_client(tenant, scopes=("predict",)) for _ in range(6)]
+    statuses: list[int] = []
+
+    def call(api_client) -> None:
+        for _ in range(3):
+            statuses.append(api_client.post(url(project), {"texts": [FOOD, MUSIC]}, format="json").status_code)
+
+    threads = [threading.Thread(target=call, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert statuses == [200] * 18
+    records = UsageRecord.objects.for_tenant(tenant)
+    assert records.count() == 18
+    assert sum(r.quantity for r in records) == 36
+
+
 def test_a_refused_call_records_no_usage(tenant, project, client, deploy):
     deploy(project, "full")
 
