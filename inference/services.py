@@ -32,7 +32,12 @@ _sqlite_writes = threading.Lock()
 
 
 def _one_writer() -> contextlib.AbstractContextManager[Any]:
-    return _sqlite_writes if connection.vendor == "sqlite" else contextlib.nullcontext()
+    # Only a call that opens the transaction queues: inside a caller's transaction (events posted to a
+    # monitor) this thread already holds SQLite's lock, and waiting here for a thread that waits for
+    # that lock would stall both.
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        return _sqlite_writes
+    return contextlib.nullcontext()
 
 
 class TextTooLong(ServiceError):

@@ -3,6 +3,7 @@ evidence sent as webhooks, the label-share series, retention, and who may do wha
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -100,6 +101,32 @@ def test_events_are_classified_stored_and_billed(tenant, client, monitor):
         ("music", "app-store", {"stars": 2}),
     ]
     assert UsageRecord.objects.for_tenant(tenant).get().quantity == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_and_predictions_posted_at_once_all_succeed(tenant, key_client, monitor, project):
+    # Events are stored in the transaction that predicts them; plain predictions write usage beside them.
+    statuses: list[int] = []
+
+    def events(api_client) -> None:
+        for _ in range(4):
+            statuses.append(post(api_client, monitor, [FOOD, MUSIC]).status_code)
+
+    def predictions(api_client) -> None:
+        for _ in range(4):
+            response = api_client.post(f"/api/v1/projects/{project.pk}/predict/", {"texts": [FOOD]}, format="json")
+            statuses.append(response.status_code)
+
+    calls = [(events, key_client(tenant)), (predictions, key_client(tenant, scopes=("predict",)))] * 2
+    threads = [threading.Thread(target=f, args=(c,)) for f, c in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert statuses == [200] * 16
+    assert MonitorEvent.objects.for_tenant(tenant).count() == 16
+    assert sum(r.quantity for r in UsageRecord.objects.for_tenant(tenant)) == 16 + 8
 
 
 def test_a_spike_fires_one_alert_with_evidence_and_a_signed_webhook(tenant, client, monitor):
