@@ -29,7 +29,6 @@ Targets (issue 5), on this 2-core CPU: (a) >= 8x; (b) 1-text requests >= 3x with
 from __future__ import annotations
 
 import argparse
-import csv
 import http.client
 import json
 import os
@@ -48,19 +47,11 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATASETS = REPO.parent / "shared" / "datasets"
+sys.path.insert(0, str(REPO / "bench"))
+
+from train_quality import load as load_split  # noqa: E402  (the datasets' CSVs, read one way)
+
 PYTHON = sys.executable
-
-
-def read_split(dataset: str, split: str) -> tuple[list[str], list[tuple[str, ...]]]:
-    column = {"banking77": "category", "sst2": "label"}[dataset]
-    with (DATASETS / dataset / f"{split}.csv").open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return [r["text"] for r in rows], [(r[column],) for r in rows]
-
-
-def banking77(split: str) -> tuple[list[str], list[tuple[str, ...]]]:
-    return read_split("banking77", split)
 
 
 def train(method: str, rows: int | None, dataset: str = "banking77", epochs: int | None = None) -> Path:
@@ -70,7 +61,7 @@ def train(method: str, rows: int | None, dataset: str = "banking77", epochs: int
     from training import engine
     from training.base_models import resolve
 
-    texts, labels = read_split(dataset, "train")
+    texts, labels = load_split(dataset, "train")
     if rows:
         texts, labels = texts[:rows], labels[:rows]
     config = engine.defaults_for(len(texts), len({x[0] for x in labels}), method)
@@ -387,7 +378,7 @@ def main() -> None:
     parser.add_argument("--skip", choices=["b", "c", "sst2"], action="append", default=[], help="leave out a part")
     options = parser.parse_args()
 
-    test, _ = banking77("test")
+    test, _ = load_split("banking77", "test")
     artifact = options.artifact or train("full", None)
     pipeline_rate, precision = bench_runtime(artifact, test)
     if "sst2" not in options.skip:
