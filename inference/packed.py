@@ -17,6 +17,13 @@ weight``, ...), so a full fine-tune passes its own and an adapter version passes
 with its merged weights swapped in. The result equals ``BertForSequenceClassification`` (tested);
 models of another architecture are not handled here (``shape_of`` says None) and run through
 ``transformers`` itself. No Django here.
+
+In bf16 only the matrix products run in bf16 (the cores' bf16 units: AMX or AVX-512-BF16); the
+residual stream, every LayerNorm, the pooler and the classifier head stay in float32, as autocast
+would have them. Rounding the residual stream to bf16 after every layer, as a model cast whole to
+bf16 does, flipped 3 of 512 banking77 validation texts' labels against fp32 (agreement 99.41 %,
+under the parity check's 99.5 %, so that version served fp32 at half the speed); with it in float32,
+none (p99 score difference 0.0097 instead of 0.0157), for about 5 % more time.
 """
 
 from __future__ import annotations
@@ -91,6 +98,9 @@ def prepare(weights: Mapping[str, torch.Tensor], shape: BertShape) -> Prepared:
     def w(name: str) -> torch.Tensor:
         return weights[name].detach()
 
+    def small(name: str) -> torch.Tensor:  # normalization and head: float32 whatever the precision
+        return w(name).float()
+
     layers: list[torch.Tensor] = []
     for i in range(shape.layers):
         p = f"bert.encoder.layer.{i}."
@@ -100,27 +110,27 @@ def prepare(weights: Mapping[str, torch.Tensor], shape: BertShape) -> Prepared:
             torch.cat([w(attention + part + ".bias") for part in ("query", "key", "value")]),
             w(p + "attention.output.dense.weight"),
             w(p + "attention.output.dense.bias"),
-            w(p + "attention.output.LayerNorm.weight"),
-            w(p + "attention.output.LayerNorm.bias"),
+            small(p + "attention.output.LayerNorm.weight"),
+            small(p + "attention.output.LayerNorm.bias"),
             w(p + "intermediate.dense.weight"),
             w(p + "intermediate.dense.bias"),
             w(p + "output.dense.weight"),
             w(p + "output.dense.bias"),
-            w(p + "output.LayerNorm.weight"),
-            w(p + "output.LayerNorm.bias"),
+            small(p + "output.LayerNorm.weight"),
+            small(p + "output.LayerNorm.bias"),
         ]
     return Prepared(
         shape=shape,
         word=w("bert.embeddings.word_embeddings.weight"),
         position=w("bert.embeddings.position_embeddings.weight"),
         token_type=w("bert.embeddings.token_type_embeddings.weight")[0],
-        ln_w=w("bert.embeddings.LayerNorm.weight"),
-        ln_b=w("bert.embeddings.LayerNorm.bias"),
+        ln_w=small("bert.embeddings.LayerNorm.weight"),
+        ln_b=small("bert.embeddings.LayerNorm.bias"),
         layers=layers,
-        pooler_w=w("bert.pooler.dense.weight"),
-        pooler_b=w("bert.pooler.dense.bias"),
-        head_w=w("classifier.weight"),
-        head_b=w("classifier.bias"),
+        pooler_w=small("bert.pooler.dense.weight"),
+        pooler_b=small("bert.pooler.dense.bias"),
+        head_w=small("classifier.weight"),
+        head_b=small("classifier.bias"),
     )
 
 
@@ -171,12 +181,13 @@ def _encode(
     mask = (torch.arange(width, device=device)[None, :] < lengths[:, None])[:, None, None, :]
     packed_only = batch == 1
 
-    h = word[flat] + position[positions] + token_type
+    compute = layers[0].dtype  # the matrix products' dtype; h, the residual stream, is float32
+    h = word[flat].float() + position[positions].float() + token_type.float()
     h = F.layer_norm(h, [hidden], ln_w, ln_b, eps)
     for i in range(len(layers) // 12):  # 12 tensors a layer, in Prepared.layers' order
         layer = layers[12 * i : 12 * i + 12]
         qkv_w, qkv_b, out_w, out_b, ln1_w, ln1_b, up_w, up_b, down_w, down_b, ln2_w, ln2_b = layer
-        qkv = F.linear(h, qkv_w, qkv_b)  # (tokens, 3 * hidden)
+        qkv = F.linear(h.to(compute), qkv_w, qkv_b)  # (tokens, 3 * hidden)
         if packed_only:
             padded = qkv.unsqueeze(0)
         else:
@@ -190,13 +201,13 @@ def _encode(
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         context = context.transpose(1, 2).reshape(batch, width, hidden)
         attended = context[0] if packed_only else context[rows, positions]
-        h = F.layer_norm(F.linear(attended, out_w, out_b) + h, [hidden], ln1_w, ln1_b, eps)
-        up = F.linear(h, up_w, up_b)
+        h = F.layer_norm(F.linear(attended, out_w, out_b).float() + h, [hidden], ln1_w, ln1_b, eps)
+        up = F.linear(h.to(compute), up_w, up_b)
         up = F.relu(up) if activation == "relu" else F.gelu(up, approximate=activation)
-        h = F.layer_norm(F.linear(up, down_w, down_b) + h, [hidden], ln2_w, ln2_b, eps)
+        h = F.layer_norm(F.linear(up, down_w, down_b).float() + h, [hidden], ln2_w, ln2_b, eps)
     pooler_w, pooler_b, head_w, head_b = heads_w
     pooled = torch.tanh(F.linear(h[starts], pooler_w, pooler_b))
-    out = F.linear(pooled, head_w, head_b).float()
+    out = F.linear(pooled, head_w, head_b)
     if output == "softmax":
         return torch.softmax(out, dim=-1)
     if output == "sigmoid":

@@ -2,7 +2,8 @@
 
 No Django here: the web side passes local directories in and shapes the answers.
 
-What makes it fast on a CPU: bf16 weights where the CPU has bf16 kernels (batches of 64 ran ~9x a
+What makes it fast on a CPU: bf16 matrix products where the CPU has bf16 kernels, with the residual
+stream, LayerNorms and head in float32 (``inference.packed``; batches of 64 ran ~9x a
 per-text ``transformers.pipeline`` with AMX, ~7-8x with AVX-512-BF16 alone, whose bf16 matmuls are
 ~2.3x fp32's; elsewhere bf16 is emulated, many times slower, and fp32 serves), texts sorted by length
 into batches, BERT models computed on packed tokens in one TorchScript call (``inference.packed``: no

@@ -62,6 +62,25 @@ def test_each_text_gets_the_logits_it_gets_alone():
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-4)
 
 
+def test_in_bf16_it_stays_closer_to_fp32_than_a_model_cast_to_bf16():
+    # Only the matrix products run in bf16; the residual stream, LayerNorms and head stay float32.
+    # A whole-bf16 model rounds the residual stream after every layer: on real models that flipped
+    # labels near a tie often enough to fail the deploy-time parity check.
+    model = tiny_classifier(hidden_size=64, num_hidden_layers=4, intermediate_size=256, num_labels=5)
+    generator = torch.Generator().manual_seed(1)
+    batch = [[2, *torch.randint(4, 60, (n,), generator=generator).tolist(), 3] for n in (5, 17, 40, 9, 30, 12)]
+    reference = padded_logits(model, batch)
+    model = model.to(torch.bfloat16)
+    whole_bf16 = padded_logits(model, batch).float()
+    prepared = packed.prepare(dict(model.named_parameters()), packed.shape_of(model.config))
+
+    with torch.no_grad():
+        got = packed.logits(prepared, batch, torch.device("cpu"))
+
+    assert got.dtype == torch.float32
+    assert (got - reference).abs().max() < (whole_bf16 - reference).abs().max() / 2
+
+
 @pytest.mark.parametrize(
     "config",
     [
