@@ -140,9 +140,18 @@ def logits(model: Prepared, token_ids: list[list[int]], device: torch.device, ou
     if output not in ("logits", "softmax", "sigmoid"):
         raise ValueError(f"output must be logits, softmax or sigmoid, not {output!r}")
     shape = model.shape
-    flat = torch.tensor([t for ids in token_ids for t in ids], dtype=torch.long, device=device)
-    lengths = torch.tensor([len(ids) for ids in token_ids], dtype=torch.long, device=device)
-    return _compiled()(
+    sizes = [len(ids) for ids in token_ids]
+    flat_ids = [t for ids in token_ids for t in ids]
+    # Filler texts (of token 0, no longer than the longest text, so the attention is no wider) bring
+    # the token count up to its bucket; their rows are dropped at the end.
+    spare, width = bucket(len(flat_ids)) - len(flat_ids), max(sizes)
+    while spare > 0:
+        sizes.append(min(spare, width))
+        spare -= sizes[-1]
+    flat_ids += [0] * (sum(sizes) - len(flat_ids))
+    flat = torch.tensor(flat_ids, dtype=torch.long, device=device)
+    lengths = torch.tensor(sizes, dtype=torch.long, device=device)
+    scores = _compiled()(
         flat,
         lengths,
         [model.word, model.position, model.token_type, model.ln_w, model.ln_b],
@@ -153,6 +162,20 @@ def logits(model: Prepared, token_ids: list[list[int]], device: torch.device, ou
         _ACTIVATIONS[shape.activation],
         output,
     )
+    return scores[: len(token_ids)]
+
+
+def bucket(tokens: int) -> int:
+    """The token count a forward of ``tokens`` tokens is padded to: a multiple of 16, or of 1/16 of
+    its power of two above 256 tokens (at most 6.25 % more work).
+
+    oneDNN, which runs the bf16 matrix products, compiles a kernel for each new shape and keeps the
+    last 1,024 it made: a forward with a token count it has not seen waits ~2 ms for each of its four
+    matrix shapes, more than the whole forward of a few short texts, and micro-batches of single-text
+    requests come in every token count. Bucketed, up to 8,192 tokens there are 96 counts, ~400 kernels.
+    """
+    step = max(16, 1 << max(0, tokens.bit_length() - 5))
+    return -(-tokens // step) * step
 
 
 def _encode(

@@ -81,6 +81,16 @@ def test_in_bf16_it_stays_closer_to_fp32_than_a_model_cast_to_bf16():
     assert (got - reference).abs().max() < (whole_bf16 - reference).abs().max() / 2
 
 
+def test_token_counts_fall_in_few_buckets_with_little_padding():
+    # oneDNN compiles a kernel per matrix shape and keeps 1,024: every new token count would cost
+    # ~2 ms a matrix product, and batches of single-text requests come in every count.
+    counts = range(1, 8193)
+    buckets = {packed.bucket(n) for n in counts}
+
+    assert len(buckets) <= 100
+    assert all(n <= packed.bucket(n) <= max(n + 15, n * 1.0625) for n in counts)
+
+
 @pytest.mark.parametrize(
     "config",
     [
