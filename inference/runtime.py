@@ -157,7 +157,12 @@ class SharedBase:
         self.pad_id = int(self.model.config.pad_token_id or 0)
         self.device = device
         self.precision = precision
+        # The packed forward's arrangement, made once: a version overrides only what it changes.
+        prepared = _packed(self.model.config, self.weights)
+        self.prepared = packed.pack(prepared) if prepared is not None else None
         self.nbytes = _tensor_bytes([*self.model.parameters(), *self.model.buffers()])
+        if self.prepared is not None:  # its packed matrices are copies; the rest it shares
+            self.nbytes += sum(_tensor_bytes([t]) for t in self.prepared.layers if t.is_mkldnn)
         # functional_call swaps tensors into the module for the call: one forward at a time.
         self.lock = threading.Lock()
 
@@ -279,17 +284,17 @@ def load(
     pad_id = int(model.config.pad_token_id or 0)
     prepared = _packed(model.config, dict(model.named_parameters()))
     output = _output(manifest)
-    forward: Callable[[list[list[int]]], torch.Tensor]
     if prepared is not None:
+        fast = packed.pack(prepared)  # the model itself is not kept: these are its weights now
 
-        def forward(token_ids: list[list[int]]) -> torch.Tensor:
-            return packed.logits(prepared, token_ids, target, output)
+        def packed_forward(token_ids: list[list[int]]) -> torch.Tensor:
+            return packed.logits(fast, token_ids, target, output)
 
-    else:
+        return Classifier(**common, nbytes=fast.nbytes, _forward=packed_forward)
 
-        def forward(token_ids: list[list[int]]) -> torch.Tensor:
-            input_ids, mask = _pad(token_ids, pad_id)
-            return _scores(model(input_ids=input_ids.to(target), attention_mask=mask.to(target)).logits, output)
+    def forward(token_ids: list[list[int]]) -> torch.Tensor:
+        input_ids, mask = _pad(token_ids, pad_id)
+        return _scores(model(input_ids=input_ids.to(target), attention_mask=mask.to(target)).logits, output)
 
     nbytes = _tensor_bytes([*model.parameters(), *model.buffers()])
     return Classifier(**common, nbytes=nbytes, _forward=forward)
@@ -340,8 +345,8 @@ def _adapter_classifier(
         overrides = dict(head)
         for weight, up, down in pairs:
             overrides[weight] = (base.weights[weight].float() + up @ down).to(dtype)
-        prepared = _packed(base.model.config, {**base.weights, **overrides})
-        if prepared is not None:
+        if base.prepared is not None:
+            prepared = packed.override(base.prepared, base.weights, overrides)
             return packed.logits(prepared, token_ids, base.device, output)
         input_ids, mask = _pad(token_ids, base.pad_id)
         with base.lock:

@@ -81,6 +81,51 @@ def test_in_bf16_it_stays_closer_to_fp32_than_a_model_cast_to_bf16():
     assert (got - reference).abs().max() < (whole_bf16 - reference).abs().max() / 2
 
 
+@pytest.mark.parametrize("activation", ["gelu", "gelu_new", "relu"])
+def test_weights_packed_for_onednn_give_the_unpacked_logits(activation):
+    model = tiny_classifier(hidden_act=activation).to(torch.bfloat16)
+    prepared = packed.prepare(dict(model.named_parameters()), packed.shape_of(model.config))
+    fast = packed.pack(prepared)
+
+    with torch.no_grad():
+        expected = packed.logits(prepared, BATCHES[0], torch.device("cpu"))
+        got = packed.logits(fast, BATCHES[0], torch.device("cpu"))
+
+    assert all(fast.layers[j].is_mkldnn for j in (0, 2, 6, 8))  # the four matrices of the first layer
+    torch.testing.assert_close(got, expected, atol=2e-2, rtol=2e-2)  # bf16 rounding of the activation
+
+
+def test_fp32_models_are_not_packed():
+    model = tiny_classifier()
+    prepared = packed.prepare(dict(model.named_parameters()), packed.shape_of(model.config))
+
+    assert packed.pack(prepared) is prepared
+
+
+@pytest.mark.parametrize("pack", [False, True], ids=["plain", "packed"])
+def test_an_override_computes_what_the_merged_weights_compute(pack):
+    # An adapter version: some matrices and the head changed, the rest of the encoder shared.
+    dtype = torch.bfloat16 if pack else torch.float32
+    model = tiny_classifier().to(dtype)
+    weights = dict(model.named_parameters())
+    shape = packed.shape_of(model.config)
+    base = packed.prepare(weights, shape)
+    base = packed.pack(base) if pack else base
+    generator = torch.Generator().manual_seed(3)
+    changed = {
+        name: weights[name] + torch.randn(weights[name].shape, generator=generator).to(dtype) / 10
+        for name in ("bert.encoder.layer.1.attention.self.value.weight", "classifier.weight", "classifier.bias")
+    }
+
+    with torch.no_grad():
+        got = packed.logits(packed.override(base, weights, changed), BATCHES[0], torch.device("cpu"))
+        expected = packed.logits(packed.prepare({**weights, **changed}, shape), BATCHES[0], torch.device("cpu"))
+        unchanged = packed.logits(base, BATCHES[0], torch.device("cpu"))
+
+    torch.testing.assert_close(got, expected, atol=2e-2, rtol=2e-2)
+    assert not torch.allclose(got, unchanged, atol=2e-2, rtol=2e-2)
+
+
 def test_token_counts_fall_in_few_buckets_with_little_padding():
     # oneDNN compiles a kernel per matrix shape and keeps 1,024: every new token count would cost
     # ~2 ms a matrix product, and batches of single-text requests come in every count.
