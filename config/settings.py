@@ -359,6 +359,11 @@ MONITOR_EVENT_RETENTION_DAYS = env_int("MONITOR_EVENT_RETENTION_DAYS", 30, minim
 FEEDBACK_MAX_PENDING = env_int("FEEDBACK_MAX_PENDING", 10_000, minimum=0)
 # Loaded model versions kept per web process, least recently used out first.
 INFERENCE_CACHE_MB = env_int("INFERENCE_CACHE_MB", 2048, minimum=64)
+# Each web process loads this many of the most recently deployed versions when it starts, then checks
+# every INFERENCE_WARM_INTERVAL_S seconds for versions deployed since and loads them (0: never; each
+# version then loads on its first request).
+INFERENCE_WARM_VERSIONS = env_int("INFERENCE_WARM_VERSIONS", 50, minimum=0)
+INFERENCE_WARM_INTERVAL_S = env_float("INFERENCE_WARM_INTERVAL_S", 5.0)
 # "auto": bf16 for versions whose parity check passed, on a CPU with bf16 kernels or on CUDA; "fp32": never.
 INFERENCE_PRECISION = env_choice("INFERENCE_PRECISION", "auto", ("auto", "fp32"))
 INFERENCE_DEVICE = env_choice("INFERENCE_DEVICE", "cpu", ("cpu", "cuda", "auto"))

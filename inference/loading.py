@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
 
 from inference import runtime
 from inference.batcher import MicroBatcher
 from inference.cache import ModelCache
+from tenants import db
 from training import artifacts
 from training.base_models import resolve
 from training.models import ModelVersion
@@ -105,14 +111,62 @@ def classifier_for(version: ModelVersion) -> runtime.Classifier:
 
 def warm_up(version: ModelVersion) -> threading.Thread:
     """Load a just-deployed version into this process's cache in the background, so that its first
-    prediction does not wait for the load. Other processes load it on their first request."""
+    prediction does not wait for the load. Other web processes load it within
+    ``INFERENCE_WARM_INTERVAL_S`` (``start_warmer``)."""
 
     def load() -> None:
         try:
-            classifier_for(version)
+            classifier_for(version).predict_proba(["warm-up"])  # compiles the forward's kernels too
         except Exception:
             logger.warning("warm-up of model version %s failed", version.pk, exc_info=True)
 
     thread = threading.Thread(target=load, name=f"warm-up-{version.pk}", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_deployed(*, since: datetime | None = None, limit: int | None = None) -> datetime:
+    """Load into this process's cache, and run once, the active versions deployed at or after ``since``
+    (with None, the ``limit`` most recently deployed), oldest first so that the newest stay longest;
+    stop before the cache would evict. Returns the ``since`` of the next call."""
+    started = timezone.now()
+    with db.system_context():  # every tenant's versions: this process serves them all
+        versions = ModelVersion.all_tenants.filter(is_active=True).defer("metrics")
+        if since is not None:
+            versions = versions.filter(deployed_at__gte=since)
+        found = list(versions.order_by(F("deployed_at").desc(nulls_last=True))[:limit])
+    cache = model_cache()
+    for version in reversed(found):
+        if str(version.pk) in cache:
+            continue
+        evictions = cache.stats().evictions
+        try:
+            # One short text too: the first forward compiles the packed forward and its kernels.
+            classifier_for(version).predict_proba(["warm-up"])
+        except Exception:
+            logger.warning("warm-up of model version %s failed", version.pk, exc_info=True)
+        if cache.stats().evictions > evictions:
+            break  # full: what else was deployed loads on its first request
+    return max((v.deployed_at for v in found if v.deployed_at is not None), default=since or started)
+
+
+def start_warmer(*, limit: int, interval_s: float) -> threading.Thread:
+    """A web process's background thread: at start it loads the ``limit`` most recently deployed
+    versions, so that the process's first requests do not each wait seconds for a load; then, every
+    ``interval_s``, whatever was deployed since, so that a deploy or rollback made anywhere (a
+    dashboard in another process, a training run's auto-deploy on a worker) is warm here too."""
+
+    def run() -> None:
+        since: datetime | None = None
+        while True:
+            try:
+                since = warm_deployed(since=since, limit=limit if since is None else None)
+            except Exception:  # the database away for a moment: try again at the next round
+                logger.warning("model warm-up could not read the deployed versions", exc_info=True)
+            finally:
+                connection.close()  # this thread's own connection: not held between rounds
+            time.sleep(interval_s)
+
+    thread = threading.Thread(target=run, name="tunebase-model-warmer", daemon=True)
     thread.start()
     return thread
