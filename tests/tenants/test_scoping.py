@@ -105,6 +105,7 @@ ALLOWED_BYPASSES = {
     ("training/services.py", "queue_position"): "counts runs waiting ahead, of all tenants (a number only)",
     ("billing/services.py", "usage_record"): "creates a row for the tenant it is given",
     ("inference/monitoring.py", "events_purge_expired"): "retention applies to every tenant's old events",
+    ("inference/loading.py", "warm_deployed"): "a web process serves every tenant: it loads their deployed models",
     (
         "tenants/api/base.py",
         "TenantScopedMixin.get_queryset",
