@@ -114,39 +114,34 @@ def warm_up(version: ModelVersion) -> threading.Thread:
     prediction does not wait for the load. Other web processes load it within
     ``INFERENCE_WARM_INTERVAL_S`` (``start_warmer``)."""
 
-    def load() -> None:
-        try:
-            classifier_for(version).predict_proba(["warm-up"])  # compiles the forward's kernels too
-        except Exception:
-            logger.warning("warm-up of model version %s failed", version.pk, exc_info=True)
-
-    thread = threading.Thread(target=load, name=f"warm-up-{version.pk}", daemon=True)
+    thread = threading.Thread(target=_warm, args=(version,), name=f"warm-up-{version.pk}", daemon=True)
     thread.start()
     return thread
 
 
+def _warm(version: ModelVersion) -> None:
+    try:
+        # One short text too: the first forward compiles the packed forward and its kernels.
+        classifier_for(version).predict_proba(["warm-up"])
+    except Exception:
+        logger.warning("warm-up of model version %s failed", version.pk, exc_info=True)
+
+
 def warm_deployed(*, since: datetime | None = None, limit: int | None = None) -> datetime:
-    """Load into this process's cache, and run once, the active versions deployed at or after ``since``
-    (with None, the ``limit`` most recently deployed), oldest first so that the newest stay longest;
-    stop before the cache would evict. Returns the ``since`` of the next call."""
+    """Load into this process's cache, and run once, the active versions deployed after ``since``
+    (with None, the ``limit`` most recently deployed), oldest first: where they do not all fit, the
+    cache keeps the newest. Returns the ``since`` of the next call (strictly after: a version evicted
+    since is not loaded again every round)."""
     started = timezone.now()
     with db.system_context():  # every tenant's versions: this process serves them all
         versions = ModelVersion.all_tenants.filter(is_active=True).defer("metrics")
         if since is not None:
-            versions = versions.filter(deployed_at__gte=since)
+            versions = versions.filter(deployed_at__gt=since)
         found = list(versions.order_by(F("deployed_at").desc(nulls_last=True))[:limit])
     cache = model_cache()
     for version in reversed(found):
-        if str(version.pk) in cache:
-            continue
-        evictions = cache.stats().evictions
-        try:
-            # One short text too: the first forward compiles the packed forward and its kernels.
-            classifier_for(version).predict_proba(["warm-up"])
-        except Exception:
-            logger.warning("warm-up of model version %s failed", version.pk, exc_info=True)
-        if cache.stats().evictions > evictions:
-            break  # full: what else was deployed loads on its first request
+        if str(version.pk) not in cache:
+            _warm(version)
     return max((v.deployed_at for v in found if v.deployed_at is not None), default=since or started)
 
 

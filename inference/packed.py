@@ -31,6 +31,7 @@ runs fused into its first product.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -132,6 +133,16 @@ _TOP: dict[str, tuple[str, bool]] = {
 }
 
 
+@functools.cache
+def _layer_names(layers: int) -> list[tuple[tuple[str, ...], bool]]:
+    """_LAYER with full parameter names, for each of ``layers`` layers in turn."""
+    return [
+        (tuple(f"bert.encoder.layer.{i}.{name}" for name in names), small)
+        for i in range(layers)
+        for names, small in _LAYER
+    ]
+
+
 def _tensor(weights: Mapping[str, torch.Tensor], names: Sequence[str], small: bool) -> torch.Tensor:
     parts = [weights[name].detach() for name in names]
     tensor = parts[0] if len(parts) == 1 else torch.cat(parts)
@@ -148,11 +159,7 @@ def prepare(weights: Mapping[str, torch.Tensor], shape: BertShape) -> Prepared:
     """Arrange a classifier's parameters (``transformers`` names) for ``logits``; KeyError when one
     is missing (a model without a pooler, say). Normalization and head are float32 whatever the
     precision."""
-    layers = [
-        _tensor(weights, [f"bert.encoder.layer.{i}.{name}" for name in names], small)
-        for i in range(shape.layers)
-        for names, small in _LAYER
-    ]
+    layers = [_tensor(weights, names, small) for names, small in _layer_names(shape.layers)]
     return Prepared(shape=shape, layers=layers, **{field: _top(weights, field) for field in _TOP})
 
 
@@ -162,11 +169,9 @@ def override(model: Prepared, weights: Mapping[str, torch.Tensor], changed: Mapp
     version runs on its shared encoder without a copy of it."""
     merged = {**weights, **changed}
     layers = list(model.layers)
-    for i in range(model.shape.layers):
-        for slot, (names, small) in enumerate(_LAYER):
-            full = [f"bert.encoder.layer.{i}.{name}" for name in names]
-            if any(name in changed for name in full):
-                layers[i * len(_LAYER) + slot] = _tensor(merged, full, small)
+    for j, (names, small) in enumerate(_layer_names(model.shape.layers)):
+        if any(name in changed for name in names):
+            layers[j] = _tensor(merged, names, small)
     fields: dict[str, Any] = {field: _top(merged, field) for field, (name, _) in _TOP.items() if name in changed}
     return dataclasses.replace(model, layers=layers, **fields)
 
@@ -177,7 +182,7 @@ def pack(model: Prepared) -> Prepared:
     texts, which streams the weights once, took 1.2-1.3x as long (batches of 1-4 texts; 1.07x at 64).
     The activation after the feed-forward's first product runs fused into it."""
     first = model.layers[0] if model.layers else None
-    if _onednn is None or first is None or first.dtype != torch.bfloat16 or first.device.type != "cpu":
+    if not _ONEDNN or first is None or first.dtype != torch.bfloat16 or first.device.type != "cpu":
         return model
     try:
         layers = [
@@ -253,19 +258,16 @@ def _unpacked_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) 
     return F.linear(x, weight, bias)  # stands in where oneDNN's op is missing (pack then packs nothing)
 
 
+# Module globals, not a dict: the scripted forward calls them by name.
 try:
-    _onednn: dict[str, Any] | None = {
-        "": _onednn_linear("none", ""),
-        "relu": _onednn_linear("relu", ""),
-        "none": _onednn_linear("gelu", "none"),
-        "tanh": _onednn_linear("gelu", "tanh"),
-    }
+    _packed_plain = _onednn_linear("none", "")
+    _packed_relu = _onednn_linear("relu", "")
+    _packed_gelu = _onednn_linear("gelu", "none")
+    _packed_gelu_tanh = _onednn_linear("gelu", "tanh")
+    _ONEDNN = True
 except RuntimeError:  # a torch without oneDNN's linear
-    _onednn = None
-_packed_plain = _onednn[""] if _onednn else _unpacked_linear
-_packed_relu = _onednn["relu"] if _onednn else _unpacked_linear
-_packed_gelu = _onednn["none"] if _onednn else _unpacked_linear
-_packed_gelu_tanh = _onednn["tanh"] if _onednn else _unpacked_linear
+    _packed_plain = _packed_relu = _packed_gelu = _packed_gelu_tanh = _unpacked_linear
+    _ONEDNN = False
 
 
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, activation: str) -> torch.Tensor:

@@ -162,7 +162,7 @@ class SharedBase:
         self.prepared = packed.pack(prepared) if prepared is not None else None
         self.nbytes = _tensor_bytes([*self.model.parameters(), *self.model.buffers()])
         if self.prepared is not None:  # its packed matrices are copies; the rest it shares
-            self.nbytes += sum(_tensor_bytes([t]) for t in self.prepared.layers if t.is_mkldnn)
+            self.nbytes += _tensor_bytes(t for t in self.prepared.layers if t.is_mkldnn)
         # functional_call swaps tensors into the module for the call: one forward at a time.
         self.lock = threading.Lock()
 
