@@ -10,8 +10,13 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from rest_framework.exceptions import ValidationError
 
 from billing.models import UsageRecord
+from inference.api.serializers import PredictRequestSerializer, predict_request
 from tests.factories import ProjectFactory
 from tests.training.test_engine import NAMES, WORDS
 from training import services as training_services
@@ -259,6 +264,56 @@ def test_malformed_requests_answer_400_naming_the_field(project, client, deploy,
     error = response.json()["error"]
     assert error["code"] == "invalid"
     assert field in [detail["field"] for detail in error["details"]]
+
+
+def test_a_text_with_a_nul_character_answers_400_naming_it(project, client, deploy):
+    deploy(project, "full")
+
+    response = client.post(url(project), {"texts": ["pizza", "pizza\x00soup"]}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["field"] == "texts.1"
+
+
+_json_scalars = st.none() | st.booleans() | st.integers(-3, 300) | st.floats(allow_nan=False) | st.text(max_size=4)
+
+
+_texts = st.text(alphabet="ab \x00\ud800", max_size=3)
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.fixed_dictionaries(
+            {"texts": st.lists(_texts, max_size=4)},
+            optional={"top_k": st.sampled_from([1, 100, 0, 101, "5", 5.0, True, None])},
+        ),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "texts": st.lists(_json_scalars | _texts, max_size=4) | _json_scalars,
+                "top_k": _json_scalars,
+                "other": _json_scalars,
+            },
+        ),
+        st.lists(_json_scalars, max_size=2),
+        _json_scalars,
+    )
+)
+def test_the_fast_request_check_accepts_and_refuses_exactly_what_the_serializer_does(data):
+    try:
+        serializer = PredictRequestSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        expected: object = (serializer.validated_data["texts"], serializer.validated_data.get("top_k"))
+    except ValidationError as error:
+        expected = error.detail
+
+    try:
+        got: object = predict_request(data)
+    except ValidationError as error:
+        got = error.detail
+
+    assert got == expected
 
 
 def test_more_than_the_maximum_texts_answers_400_with_the_limit(project, client, deploy):
