@@ -7,7 +7,7 @@
     pipeline called once per text, on the same model, in the precision serving would give it, measured
     in alternating rounds (the ratio is the median of the rounds'); and the parity check of bf16
     against fp32 on the banking77 model and on an sst2 model.
-(b) HTTP: the real stack as README's production section runs it (gunicorn, one process per core with
+(b) HTTP: the real stack as README's production section runs it (granian, one process per core with
     16 threads each, DEBUG off, on loopback; a fresh SQLite database in a temporary folder, or the empty
     PostgreSQL database of --database-url) with 16 concurrent clients sending 1-text requests, then 64-text
     requests:
@@ -217,8 +217,9 @@ def start_server(
     values = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("PROJECT", "KEY")))
     port = free_port()
     server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", "16", "--worker-class", "gthread", "--log-level", "warning"],
+        [str(Path(PYTHON).parent / "granian"), "--interface", "wsgi", "config.wsgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--blocking-threads", "16", "--runtime-threads", "1",
+         "--log-level", "warning"],
         cwd=REPO, env=env,
     )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -294,7 +295,7 @@ def bench_http(
         artifact, precision, var, options.database_url, options.workers, INFERENCE_THREADS=str(threads)
     )
     print(
-        f"(b) server: gunicorn, {options.workers} worker process(es) x 16 threads, {threads} torch thread(s) each, "
+        f"(b) server: granian, {options.workers} worker process(es) x 16 threads, {threads} torch thread(s) each, "
         f"database {'PostgreSQL' if options.database_url else 'SQLite'}"
     )
     seconds = options.seconds

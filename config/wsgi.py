@@ -8,7 +8,7 @@ application = get_wsgi_application()
 
 
 def _warm_models() -> None:
-    # Each web process (gunicorn's, or runserver's) loads the deployed models in the background.
+    # Each web process (granian's, or runserver's) loads the deployed models in the background.
     from django.conf import settings
 
     from inference import loading
