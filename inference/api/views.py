@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from inference import selectors, services
 from inference.api.serializers import PredictRequestSerializer, PredictResponseSerializer, predict_request
@@ -33,7 +34,7 @@ class PredictView(ProjectScopedMixin, generics.GenericAPIView[Any]):
         # negotiated as everywhere else (406 for a type we do not make).
         accept = request.META.get("HTTP_ACCEPT", "*/*")
         renderers = self.get_renderers()
-        if accept in _ANY_JSON and len(renderers) == 1 and "format" not in request.GET:
+        if accept in _ANY_JSON and len(renderers) == 1 and api_settings.URL_FORMAT_OVERRIDE not in request.GET:
             return renderers[0], renderers[0].media_type
         return super().perform_content_negotiation(request, force)
 

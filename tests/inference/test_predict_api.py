@@ -266,6 +266,18 @@ def test_malformed_requests_answer_400_naming_the_field(project, client, deploy,
     assert field in [detail["field"] for detail in error["details"]]
 
 
+def test_a_client_that_takes_only_html_gets_406_and_one_that_takes_json_its_predictions(project, client, deploy):
+    deploy(project, "full")
+
+    refused = client.post(url(project), {"texts": [FOOD]}, format="json", HTTP_ACCEPT="text/html")
+    served = client.post(url(project), {"texts": [FOOD]}, format="json", HTTP_ACCEPT="application/json")
+
+    assert refused.status_code == 406
+    assert refused.json()["error"]["code"] == "not_acceptable"
+    assert served.status_code == 200
+    assert served["Content-Type"] == "application/json"
+
+
 def test_a_text_with_a_nul_character_answers_400_naming_it(project, client, deploy):
     deploy(project, "full")
 
