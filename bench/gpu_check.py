@@ -55,7 +55,7 @@ def main() -> int:
 
     from inference import runtime
     from training import engine
-    from training.base_models import resolve
+    from training.engine.base_models import resolve
 
     if options.device == "cuda" and not torch.cuda.is_available():
         print("no CUDA device here: run this on a GPU machine (or pass --device cpu for a smoke test)")

@@ -59,7 +59,7 @@ def train(method: str, rows: int | None, dataset: str = "banking77", epochs: int
     otherwise. The served model must be trained in full: an undertrained one has near-ties between its
     top labels that any change of arithmetic flips, and would fail the parity check for that reason."""
     from training import engine
-    from training.base_models import resolve
+    from training.engine.base_models import resolve
 
     texts, labels = load_split(dataset, "train")
     if rows:
@@ -101,7 +101,7 @@ def bench_runtime(artifact: Path, test: list[str]) -> tuple[float, str]:
     for text in test[:10]:
         classify(text)
     # A server that has been up a while has compiled oneDNN's kernel for each token-count bucket its
-    # batches fall in (inference.packed.bucket); one pass over the rounds' texts does that here.
+    # batches fall in (inference.runtime.packed.bucket); one pass over the rounds' texts does that here.
     classifier.predict_proba(test[: ROUNDS * 400], batch_size=64)
     # The machine is shared and its speed drifts: the two are measured in alternating rounds on the
     # same texts, and the ratio is the median of the rounds' ratios.
@@ -328,7 +328,7 @@ def rss_mb():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
 from inference import runtime
-from inference.cache import ModelCache
+from inference.runtime.cache import ModelCache
 import torch
 artifact, count, precision = sys.argv[2], int(sys.argv[3]), sys.argv[4]
 before = rss_mb()

@@ -45,8 +45,9 @@ def main() -> None:
     from sklearn.metrics import accuracy_score, f1_score
     from transformers import AutoTokenizer
 
-    from training import data, engine
-    from training.base_models import resolve
+    from training import engine
+    from training.engine import data
+    from training.engine.base_models import resolve
 
     base = resolve("minilm-l6", {})
     texts, labels = load(options.dataset, "train")

@@ -42,8 +42,9 @@ def run_ours(steps: int, warmup: int) -> dict[str, float]:
     import torch
     from transformers import AutoTokenizer
 
-    from training import data, engine, modeling
-    from training.base_models import resolve
+    from training import engine
+    from training.engine import data, modeling
+    from training.engine.base_models import resolve
 
     base = resolve("minilm-l6", {}).path
     texts, labels = load("train")
@@ -85,7 +86,7 @@ def run_trainer(steps: int, warmup: int) -> dict[str, float]:
     )
     from transformers.utils import logging as hf_logging
 
-    from training.base_models import resolve
+    from training.engine.base_models import resolve
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()

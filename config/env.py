@@ -7,6 +7,7 @@ guessing: a typo in production must stop the process at start, not surface as od
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -90,3 +91,38 @@ def env_mapping(name: str) -> dict[str, str]:
             raise ImproperlyConfigured(f"{name}: {item!r} is not of the form name=value.")
         result[key.strip()] = value.strip()
     return result
+
+
+def load_env_file(path: str | Path | None) -> list[str]:
+    """Put the ``NAME=value`` lines of a ``.env`` file into ``os.environ``; returns the names it set.
+
+    A variable already in the environment is never replaced: the real environment (the shell, CI, the
+    process manager) always wins over the file. No file (or no path) reads nothing. Blank lines and
+    ``#`` comments are skipped, ``export NAME=value`` is accepted, and a value may be wrapped in single
+    or double quotes (kept as written inside them: no escapes, no ``$VAR`` expansion). Any other line
+    stops the start, naming the file and the line.
+    """
+    if not path:
+        return []
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        name, sep, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier():
+            raise ImproperlyConfigured(f"{path}, line {number}: expected NAME=value, got {line!r}.")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        found[name] = value
+    set_here = [name for name in found if name not in os.environ]
+    for name in set_here:
+        os.environ[name] = found[name]
+    return set_here

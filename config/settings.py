@@ -3,11 +3,13 @@
 With no environment at all (``make run``) the product runs on its embedded default: SQLite in
 ``var/``, kombu's filesystem broker, a file cache, local media, Stripe off. Production sets
 ``DATABASE_URL``, ``REDIS_URL`` and the rest listed in the README's table. With ``DEBUG`` off no
-secret has a default.
+secret has a default. A development checkout's ``.env`` (written by ``make``) fills in what the
+environment leaves unset.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,13 @@ from config.env import (
     env_mapping,
     env_optional,
     env_str,
+    load_env_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# A development checkout keeps DEBUG=1 and its own SECRET_KEY in a git-ignored .env that `make` writes
+# once. Real environment variables always win over it; TUNEBASE_ENV_FILE names another file ("": none).
+load_env_file(os.environ.get("TUNEBASE_ENV_FILE", str(BASE_DIR / ".env")))
 VAR_DIR = Path(env_str("TUNEBASE_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
@@ -60,10 +66,12 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "tenants",
+    "webhooks",
     "projects",
     "training",
     "inference",
     "billing",
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -287,7 +295,7 @@ SPECTACULAR_SETTINGS = {
         "DatasetStatusEnum": "projects.models.DatasetStatus",
         "TrainingRunStatusEnum": "training.models.RunStatus",
         "TrainingMethodEnum": "training.models.Method",
-        "WebhookDeliveryStatusEnum": "tenants.webhooks.DeliveryStatus",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
     },
 }
 API_KEY_CUSTOM_HEADER = "HTTP_AUTHORIZATION"

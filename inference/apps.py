@@ -3,3 +3,14 @@ from django.apps import AppConfig
 
 class InferenceConfig(AppConfig):
     name = "inference"
+
+    def ready(self) -> None:
+        # Serving sits above training and projects: it hooks into them here, they never import it.
+        from inference import loading
+        from inference.views.project_page import project_page_section
+        from projects.views.projects import add_project_page_section
+        from training import signals
+
+        signals.model_deployed.connect(loading.on_model_deployed, dispatch_uid="inference.warm_up_on_deploy")
+        signals.artifact_trained.connect(loading.on_artifact_trained, dispatch_uid="inference.serving_precision")
+        add_project_page_section(project_page_section)

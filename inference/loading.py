@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -20,12 +21,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from inference import runtime
-from inference.batcher import MicroBatcher
-from inference.cache import ModelCache
+from inference.runtime.batcher import MicroBatcher
+from inference.runtime.cache import ModelCache
 from tenants import db
-from training import artifacts
-from training.base_models import resolve
+from training.engine import artifacts
+from training.engine.base_models import resolve
 from training.models import ModelVersion
+from training.signals import ServingChoice
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -117,6 +119,18 @@ def warm_up(version: ModelVersion) -> threading.Thread:
     thread = threading.Thread(target=_warm, args=(version,), name=f"warm-up-{version.pk}", daemon=True)
     thread.start()
     return thread
+
+
+def on_model_deployed(sender: object, *, version: ModelVersion, **kwargs: Any) -> None:
+    """``training.signals.model_deployed``: warm the version up in this process."""
+    warm_up(version)
+
+
+def on_artifact_trained(sender: object, *, artifact_dir: str, base_model_path: str, **kwargs: Any) -> ServingChoice:
+    """``training.signals.artifact_trained``: serve in bf16 when it agrees with fp32 on the run's own
+    validation texts (``runtime.parity_check``), else in fp32."""
+    parity = runtime.parity_check(artifact_dir, precision=runtime.BF16, base_model_path=base_model_path)
+    return ServingChoice(precision=runtime.BF16 if parity.passed else runtime.FP32, parity=parity.as_dict())
 
 
 def _warm(version: ModelVersion) -> None:

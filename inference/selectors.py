@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.db.models import QuerySet
+
+from inference.models import Monitor
 from projects.models import Project
 from tenants import lookups
 from tenants.errors import Conflict
+from tenants.models import Tenant
 from training.models import ModelVersion
 
 _served: lookups.LookupCache[ModelVersion] = lookups.LookupCache()
@@ -44,3 +48,7 @@ def served_version(
 
     # Reused for a moment (tenants.lookups): a deploy shows here at once, on other processes within seconds.
     return _served.get((str(tenant_id), str(project_id)), load)
+
+
+def monitors_of(*, tenant: Tenant, project: Project) -> QuerySet[Monitor]:
+    return Monitor.objects.for_tenant(tenant).filter(project=project)

@@ -1,4 +1,4 @@
-"""Serving tasks: thin; the work is in inference.batch_jobs."""
+"""Serving tasks: thin; the work is in inference.services.batches."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from inference.batch_jobs import batch_fail_lost, batch_run
-from inference.monitoring import events_purge_expired
+from inference.services.batches import batch_fail_lost, batch_run
+from inference.services.monitors import events_purge_expired
 from tenants import db
 
 

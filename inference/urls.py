@@ -1,32 +1,32 @@
-"""Dashboard URLs of serving, included under ``/t/<slug>/``."""
+"""Dashboard URLs of serving, under ``/t/<slug>/`` (config/urls.py composes them)."""
 
 from django.urls import path
 
-from inference import views
+from inference.views import batches, monitors, review, try_box
 
 urlpatterns = [
-    path("projects/<uuid:project_id>/try/", views.ProjectTryView.as_view(), name="project-try"),
-    path("projects/<uuid:project_id>/batches/", views.BatchListView.as_view(), name="batch-list"),
+    path("projects/<uuid:project_id>/try/", try_box.ProjectTryView.as_view(), name="project-try"),
+    path("projects/<uuid:project_id>/batches/", batches.BatchListView.as_view(), name="batch-list"),
     path(
         "projects/<uuid:project_id>/batches/<uuid:batch_id>/results/",
-        views.BatchResultsView.as_view(),
+        batches.BatchResultsView.as_view(),
         name="batch-results",
     ),
-    path("projects/<uuid:project_id>/review/", views.ReviewListView.as_view(), name="review-list"),
-    path("projects/<uuid:project_id>/monitors/", views.MonitorCreateView.as_view(), name="monitor-create"),
+    path("projects/<uuid:project_id>/review/", review.ReviewListView.as_view(), name="review-list"),
+    path("projects/<uuid:project_id>/monitors/", monitors.MonitorCreateView.as_view(), name="monitor-create"),
     path(
         "projects/<uuid:project_id>/monitors/<uuid:monitor_id>/",
-        views.MonitorDetailView.as_view(),
+        monitors.MonitorDetailView.as_view(),
         name="monitor-detail",
     ),
     path(
         "projects/<uuid:project_id>/monitors/<uuid:monitor_id>/rules/",
-        views.RuleCreateView.as_view(),
+        monitors.RuleCreateView.as_view(),
         name="monitor-rule-create",
     ),
     path(
         "projects/<uuid:project_id>/monitors/<uuid:monitor_id>/rules/<uuid:rule_id>/delete/",
-        views.RuleDeleteView.as_view(),
+        monitors.RuleDeleteView.as_view(),
         name="monitor-rule-delete",
     ),
 ]

@@ -11,7 +11,6 @@ from rest_framework_api_key.models import APIKey as LibraryAPIKey
 
 from tenants import services
 from tenants.models import ApiKey, AuditEvent, Invitation, Membership, Tenant
-from tenants.webhooks import WebhookDelivery, WebhookEndpoint
 
 # The library registers its own concrete key model; ours replaces it.
 if admin.site.is_registered(LibraryAPIKey):
@@ -134,33 +133,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ["url", "tenant", "is_active", "consecutive_failures", "created_at"]
-    list_filter = ["is_active"]
-    search_fields = ["url", "tenant__name", "tenant__slug"]
-    list_select_related = ["tenant"]
-    exclude = ["secret"]  # the tenant's signing secret: not for operators' screens
-    readonly_fields = ["tenant", "created_by", "consecutive_failures"]
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["event_id", "event_type", "tenant", "status", "attempts", "last_status_code", "created_at"]
-    list_filter = ["status", "event_type"]
-    search_fields = ["event_id", "tenant__slug", "endpoint__url"]
-    list_select_related = ["tenant"]
-    readonly_fields = [
-        "tenant",
-        "endpoint",
-        "event_id",
-        "event_type",
-        "payload",
-        "attempts",
-        "last_status_code",
-        "last_error",
-        "response_excerpt",
-        "delivered_at",
-    ]

@@ -13,6 +13,9 @@ class TenantsConfig(AppConfig):
             lookups,
         )
         from tenants.api import schema  # noqa: F401  (registers the OpenAPI description of API keys)
+        from tenants.models import ApiKey, Tenant
+
+        lookups.watch(ApiKey, Tenant)
 
         post_save.connect(lookups.on_row_change, dispatch_uid="tenants.lookups.save")
         post_delete.connect(lookups.on_row_change, dispatch_uid="tenants.lookups.delete")

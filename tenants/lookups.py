@@ -61,12 +61,18 @@ def clear_all() -> None:
         cache.clear()
 
 
-# Saving or deleting one of these rows (in a service or in the admin) may change a cached lookup.
-WATCHED = frozenset({"tenants.ApiKey", "tenants.Tenant", "projects.Project", "training.ModelVersion"})
+# Saving or deleting one of these rows (in a service or in the admin) may change a cached lookup. Each
+# app names its own models here from its AppConfig.ready() (``watch``), so this module knows none above it.
+_watched: set[type[Model]] = set()
+
+
+def watch(*models: type[Model]) -> None:
+    """Forget every cached lookup whenever a row of one of these models is saved or deleted."""
+    _watched.update(models)
 
 
 def on_row_change(sender: type[Model], **kwargs: Any) -> None:
-    if sender._meta.label in WATCHED:
+    if sender in _watched:
         changed()
 
 

@@ -177,6 +177,3 @@ class AuditEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor_label}"
-
-
-from tenants.webhooks import WebhookDelivery, WebhookEndpoint  # noqa: E402,F401

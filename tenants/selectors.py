@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -38,3 +40,10 @@ def api_keys_of(*, tenant: Tenant) -> QuerySet[ApiKey]:
 
 def audit_events_of(*, tenant: Tenant) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.for_tenant(tenant)
+
+
+def key_projects(*, tenant: Tenant) -> QuerySet[Any]:
+    """The projects a new API key may be limited to. Projects live in an app above this one: they are
+    reached through the key's own foreign key rather than an import."""
+    project_model = ApiKey._meta.get_field("project").related_model
+    return project_model.objects.for_tenant(tenant).order_by("name")  # type: ignore[union-attr]

@@ -18,7 +18,6 @@ from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
-from projects.selectors import projects_of
 from tenants import selectors, services
 from tenants.dashboard import LAST_TENANT_SESSION_KEY, TenantView
 from tenants.errors import Forbidden, NotFound, ServiceError
@@ -75,21 +74,6 @@ class TenantCreateView(LoginRequiredMixin, TemplateView):
                 messages.success(request, f"Welcome to {tenant.name}. Start with a project.")
                 return redirect("dashboard:overview", tenant_slug=tenant.slug)
         return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-class OverviewView(TenantView, TemplateView):
-    template_name = "tenants/overview.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        projects = projects_of(tenant=self.tenant)
-        context.update(
-            projects=projects[:10],
-            project_count=projects.count(),
-            member_count=selectors.members_of(tenant=self.tenant).count(),
-            can_write=self.membership.has_role(Role.MEMBER),
-        )
-        return context
 
 
 # --- members and invitations --------------------------------------------------------------------------
@@ -271,7 +255,7 @@ class ApiKeyCreateView(ApiKeysTenantView, TemplateView):
     template_name = "tenants/api_key_form.html"
 
     def form(self, data: Any = None) -> ApiKeyForm:
-        return ApiKeyForm(data, projects=projects_of(tenant=self.tenant))
+        return ApiKeyForm(data, projects=selectors.key_projects(tenant=self.tenant))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

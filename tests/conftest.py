@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -52,6 +53,29 @@ def _fresh_lookups() -> Iterator[None]:
     lookups.clear_all()
     yield
     lookups.clear_all()
+
+
+class FakeClock:
+    """A monotonic clock that stands still until the test moves it."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def lookup_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The clock the serving lookups (``tenants.lookups``) expire their entries by, frozen for this test:
+    ``lookup_clock.advance(seconds)`` moves it. Only that module's clock: time-machine cannot move
+    ``time.monotonic``, and moving it for the whole process would move Django's and the batcher's too."""
+    clock = FakeClock()
+    monkeypatch.setattr(lookups, "time", SimpleNamespace(monotonic=clock))
+    return clock
 
 
 # --- tenants and people -----------------------------------------------------------------------------
@@ -122,7 +146,7 @@ def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A tiny random BERT registered as base model ``tiny``, here and in every worker the tests start."""
     from django.conf import settings
 
-    from training.base_models import make_tiny_bert
+    from tests.factories import make_tiny_bert
 
     path = make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
     settings.TUNEBASE_BASE_MODELS = {**settings.TUNEBASE_BASE_MODELS, "tiny": str(path)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import factory
@@ -10,6 +12,7 @@ from django.contrib.auth import get_user_model
 from projects.models import Project
 from tenants.models import ApiKey, Membership, Role, Tenant
 from tenants.services import api_key_create
+from training.engine.base_models import DEFAULT_BASE_MODEL, resolve
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -66,3 +69,35 @@ def make_api_key(
 ) -> tuple[ApiKey, str]:
     """A real key through the service (hash, audit event and all); returns the key and its secret."""
     return api_key_create(tenant=tenant, name=kwargs.pop("name", "test key"), scopes=list(scopes), **kwargs)
+
+
+TINY_BERT_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def make_tiny_bert(directory: Path, *, seed: int = 0) -> Path:
+    """Write a tiny randomly initialised BERT (hidden 32, 2 layers, ~1 M parameters) for tests.
+
+    It reuses the packaged MiniLM's uncased WordPiece tokenizer (hence its vocabulary size), so it
+    needs no download; it knows no language, so tests with it assert behaviour, or learning on a
+    separable toy task, never real accuracy.
+    """
+    import torch
+    from transformers import BertConfig, BertModel
+
+    source = resolve(DEFAULT_BASE_MODEL, {})
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(seed)
+    BertModel(config).save_pretrained(str(directory))
+    for name in TINY_BERT_TOKENIZER_FILES:
+        if (source.path / name).is_file():
+            shutil.copyfile(source.path / name, directory / name)
+    return directory

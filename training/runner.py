@@ -21,12 +21,11 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connections
 
-from inference import runtime
 from projects import ingest
 from tenants import db
 from tenants.storage import tenant_file_path
-from training import engine
-from training.base_models import UnknownBaseModel, resolve
+from training import engine, signals
+from training.engine.base_models import UnknownBaseModel, resolve
 from training.models import ModelVersion, TrainingRun
 from training.services import run_fail, run_heartbeat, run_succeed
 
@@ -163,7 +162,7 @@ def execute(run: TrainingRun) -> ModelVersion | None:
             resume=True,
         )
         heartbeat.report({"phase": "saving", "epoch": result.epochs_run, "epochs": result.epochs_run})
-        parity = runtime.parity_check(result.artifact_dir, precision=runtime.BF16, base_model_path=base.path)
+        serving = signals.serving_choice(artifact_dir=str(result.artifact_dir), base_model_path=str(base.path))
         artifact_path, size = _store_artifacts(run, Path(result.artifact_dir))
         version = run_succeed(
             run=run,
@@ -173,8 +172,8 @@ def execute(run: TrainingRun) -> ModelVersion | None:
             thresholds=result.thresholds,
             metrics=result.metrics,
             history=result.history,
-            serving_precision=runtime.BF16 if parity.passed else runtime.FP32,
-            parity=parity.as_dict(),
+            serving_precision=serving.precision,
+            parity=serving.parity,
         )
     except BaseException as error:
         code, message = failure_of(error)

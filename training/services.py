@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -25,9 +26,11 @@ from projects.models import Dataset, DatasetStatus, Project
 from tenants import db
 from tenants.errors import Conflict, InvalidInput, NotFound
 from tenants.models import Tenant
-from tenants.webhooks import EventType, emit_event
-from training.base_models import UnknownBaseModel, resolve
+from training import signals
+from training.engine.base_models import UnknownBaseModel, resolve, token_counter
 from training.models import Method, ModelVersion, RunStatus, TrainingRun
+from webhooks.models import EventType
+from webhooks.services import emit_event
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -341,7 +344,7 @@ def model_deploy(*, tenant: Tenant, version_id: UUID) -> ModelVersion:
         version.deployed_at = timezone.now()
         version.save(update_fields=["is_active", "deployed_at"])
         _announce_deployed(version)
-        transaction.on_commit(lambda: _warm_up(version))
+        transaction.on_commit(lambda: signals.model_deployed.send(sender=ModelVersion, version=version))
     return version
 
 
@@ -353,15 +356,18 @@ def _announce_deployed(version: ModelVersion) -> None:
     )
 
 
-def _warm_up(version: ModelVersion) -> None:
-    from inference.loading import warm_up  # serving depends on training, not the other way round
-
-    warm_up(version)
-
-
 def queue_position(run: TrainingRun) -> int | None:
     """How many runs of all tenants wait ahead of this one (None unless it is queued)."""
     if run.status != RunStatus.QUEUED:
         return None
     with db.system_context():
         return TrainingRun.all_tenants.filter(status=RunStatus.QUEUED, created_at__lt=run.created_at).count()
+
+
+def default_token_counter() -> Callable[[list[str]], list[int]] | None:
+    """Counts tokens as the default base model's tokenizer does; None when that model is not installed."""
+    try:
+        return token_counter(resolve(settings.DEFAULT_BASE_MODEL, settings.TUNEBASE_BASE_MODELS))
+    except UnknownBaseModel:
+        logger.warning("base model %s unavailable: token lengths not measured", settings.DEFAULT_BASE_MODEL)
+        return None

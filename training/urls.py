@@ -1,4 +1,4 @@
-"""Dashboard URLs of training, included under ``/t/<slug>/``."""
+"""Dashboard URLs of training, under ``/t/<slug>/`` (config/urls.py composes them)."""
 
 from django.urls import path
 

@@ -1,6 +1,7 @@
 """Reading customers' labeled files and checking them before any training time is spent.
 
-No Django here: the upload view, the Celery task, the tests and ``bench/ingest.py`` call it alike.
+No Django here: the upload view, the Celery task, the tests and ``bench/ingest.py`` call it alike, and
+batch prediction reads its input files with the same sniffing and row readers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from typing import BinaryIO
 from projects.ingest.check import DEFAULT_LIMITS, CheckLimits, CheckResult, check_records
 from projects.ingest.errors import IngestError
 from projects.ingest.fixes import formula_safe, write_fixed
-from projects.ingest.records import BadRow, Record, counting, parse_labels, read_records
+from projects.ingest.records import (
+    BadRow,
+    Record,
+    counting,
+    delimited_rows,
+    json_rows,
+    parse_labels,
+    read_records,
+)
 from projects.ingest.sniff import SAMPLE_BYTES, Format, Layout, cell_text, sniff
 
 __all__ = [
@@ -24,7 +33,10 @@ __all__ = [
     "Record",
     "cell_text",
     "check_stream",
+    "counting",
+    "delimited_rows",
     "formula_safe",
+    "json_rows",
     "parse_labels",
     "read_records",
     "resolve_columns",

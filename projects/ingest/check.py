@@ -1,7 +1,8 @@
 """The data check: one streaming pass over a file's records, a report whose every problem names rows.
 
-Memory stays flat in the number of rows except for 20 bytes a row (a text hash, a label-set id and
-the row number, in typed arrays) used to find duplicate texts at the end, with numpy, in one sort.
+Memory stays flat in the number of rows except for three 8-byte integers a row (a text hash, a
+label-set id and the row number, in typed arrays) used to find duplicate texts at the end, with numpy,
+in one sort. The pass only counts; the rules (``projects.ingest.rules``) then judge the totals.
 """
 
 from __future__ import annotations
@@ -16,70 +17,37 @@ from typing import Any
 
 import numpy as np
 
+from projects.ingest.duplicates import Duplicates, find_duplicates
 from projects.ingest.errors import IngestError
 from projects.ingest.records import BadRow, Record
+from projects.ingest.rules import (
+    DEFAULT_LIMITS,
+    ERROR,
+    INFO,
+    RULES,
+    WARNING,
+    CheckLimits,
+    Context,
+    Finding,
+    RowList,
+    label_merges,
+)
 from projects.ingest.sniff import Layout
 
-ROWS_SHOWN = 10
+__all__ = [
+    "DEFAULT_LIMITS",
+    "FIXABLE",
+    "CheckLimits",
+    "CheckResult",
+    "Duplicates",
+    "Finding",
+    "check_records",
+    "find_duplicates",
+    "suggested_split",
+]
+
 TOKEN_SAMPLE = 1000
-ERROR, WARNING, INFO = "error", "warning", "info"
-
-
-@dataclass(frozen=True)
-class CheckLimits:
-    min_examples: int = 2  # below this a label cannot be trained at all (it needs one example each side)
-    few_examples: int = 10  # below this a label trains poorly
-    max_text_chars: int = 20_000
-    token_limit: int = 128
-    imbalance_warning: float = 20.0
-    truncation_warning: float = 0.05
-    max_rows: int = 2_000_000
-
-
-DEFAULT_LIMITS = CheckLimits()
-
-
-@dataclass
-class Finding:
-    severity: str
-    code: str
-    message: str
-    column: str | None = None
-    rows: list[int] = field(default_factory=list)
-    count: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity,
-            "code": self.code,
-            "message": self.message,
-            "column": self.column,
-            "rows": self.rows,
-            "count": self.count,
-        }
-
-
-@dataclass
-class _RowList:
-    """The first few row numbers of a problem, and how many there are in all."""
-
-    rows: list[int] = field(default_factory=list)
-    count: int = 0
-
-    def add(self, row: int) -> None:
-        self.count += 1
-        if len(self.rows) < ROWS_SHOWN:
-            self.rows.append(row)
-
-
-def _where(rows: _RowList) -> str:
-    shown = ", ".join(map(str, rows.rows))
-    more = f" and {rows.count - len(rows.rows):,} more" if rows.count > len(rows.rows) else ""
-    return f"row{'s' if rows.count > 1 else ''} {shown}{more}"
-
-
-def variant_key(label: str) -> str:
-    return " ".join(label.split()).casefold()
+PROGRESS_EVERY = 50_000  # usable rows between progress calls
 
 
 class _Reservoir:
@@ -110,39 +78,6 @@ class _Reservoir:
         self._skip()
 
 
-@dataclass
-class Duplicates:
-    exact_rows: np.ndarray  # later copies of a text already seen with the same labels
-    conflicting_rows: np.ndarray  # every row of a text that appears with different labels
-
-
-def find_duplicates(hashes: array[int], label_ids: array[int], rows: array[int]) -> Duplicates:
-    if not rows:
-        empty = np.empty(0, dtype=np.int64)
-        return Duplicates(empty, empty)
-    h = np.frombuffer(hashes, dtype=np.int64)
-    order = np.argsort(h, kind="stable")  # stable: within a text, rows stay in file order
-    hs = h[order]
-    ls = np.frombuffer(label_ids, dtype=np.int64)[order]
-    rs = np.frombuffer(rows, dtype=np.int64)[order]
-    starts = np.empty(len(hs), dtype=bool)
-    starts[0] = True
-    starts[1:] = hs[1:] != hs[:-1]
-    group = np.cumsum(starts) - 1
-    size = np.bincount(group)
-    first_label = ls[np.flatnonzero(starts)]
-    differs = ls != first_label[group]
-    conflicting_group = np.bincount(group, weights=differs) > 0
-    in_duplicate = size[group] > 1
-    conflicting = in_duplicate & conflicting_group[group]
-    exact = in_duplicate & ~conflicting_group[group] & ~starts
-    return Duplicates(np.sort(rs[exact]), np.sort(rs[conflicting]))
-
-
-def _row_list(rows: np.ndarray) -> _RowList:
-    return _RowList(rows=[int(r) for r in rows[:ROWS_SHOWN]], count=len(rows))
-
-
 def suggested_split(usable: int, label_count: int) -> dict[str, Any]:
     fraction = 0.2 if usable < 1_000 else 0.15 if usable < 10_000 else 0.1
     validation = min(round(usable * fraction), 20_000)
@@ -166,6 +101,77 @@ class CheckResult:
         return self.report["status"] == "ready"
 
 
+@dataclass
+class _Tally:
+    """What the pass keeps: counts, each problem's first rows, and per-row arrays for the duplicate search."""
+
+    bad: dict[str, tuple[BadRow, RowList]] = field(default_factory=dict)
+    too_long: RowList = field(default_factory=RowList)
+    label_sets: dict[tuple[str, ...], int] = field(default_factory=dict)  # sorted label set -> its id
+    hashes: array[int] = field(default_factory=lambda: array("q"))
+    label_ids: array[int] = field(default_factory=lambda: array("q"))
+    rows: array[int] = field(default_factory=lambda: array("q"))
+    sample: _Reservoir = field(default_factory=lambda: _Reservoir(TOKEN_SAMPLE))
+    rows_read: int = 0
+    usable: int = 0
+    chars: int = 0
+
+    def add_bad(self, item: BadRow) -> None:
+        entry = self.bad.get(item.code)
+        if entry is None:
+            entry = self.bad[item.code] = (item, RowList())
+        entry[1].add(item.row)
+
+    def label_counts(self) -> Counter[str]:
+        """Rows per label, through the label-set ids (one numpy pass instead of a Counter per row)."""
+        labels: Counter[str] = Counter()
+        if self.usable:
+            per_set = np.bincount(np.frombuffer(self.label_ids, dtype=np.int64), minlength=len(self.label_sets))
+            for key, set_id in self.label_sets.items():
+                for label in key:
+                    labels[label] += int(per_set[set_id])
+        return labels
+
+
+def _read(records: Iterable[Record | BadRow], limits: CheckLimits, progress: Callable[[int], None] | None) -> _Tally:
+    """The pass itself: per row a few counts and three appends, with the tally's parts in locals."""
+    tally = _Tally()
+    label_sets, sample = tally.label_sets, tally.sample
+    hashes, label_ids, rows = tally.hashes, tally.label_ids, tally.rows
+    rows_read = usable = chars = 0
+    for item in records:
+        rows_read += 1
+        if rows_read > limits.max_rows:
+            raise IngestError(
+                "too_many_rows",
+                f"The file has more than {limits.max_rows:,} rows, the most one dataset may have.",
+                row=item.row,
+            )
+        if type(item) is BadRow:
+            tally.add_bad(item)
+            continue
+        assert type(item) is Record
+        usable += 1
+        text = item.text
+        length = len(text)
+        chars += length
+        if length > limits.max_text_chars:
+            tally.too_long.add(item.row)
+        key = item.labels if len(item.labels) == 1 else tuple(sorted(item.labels))
+        label_id = label_sets.get(key)
+        if label_id is None:
+            label_id = label_sets[key] = len(label_sets)
+        hashes.append(hash(text.strip()))
+        label_ids.append(label_id)
+        rows.append(item.row)
+        if usable >= sample.next_at:
+            sample.offer(text, usable)
+        if progress is not None and usable % PROGRESS_EVERY == 0:
+            progress(rows_read)
+    tally.rows_read, tally.usable, tally.chars = rows_read, usable, chars
+    return tally
+
+
 def check_records(
     records: Iterable[Record | BadRow],
     *,
@@ -177,235 +183,65 @@ def check_records(
     count_tokens: Callable[[list[str]], list[int]] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> CheckResult:
-    bad: dict[str, tuple[BadRow, _RowList]] = {}
-    too_long = _RowList()
-    labels: Counter[str] = Counter()
-    label_sets: dict[tuple[str, ...], int] = {}
-    hashes, label_ids, rows = array("q"), array("q"), array("q")
-    sample = _Reservoir(TOKEN_SAMPLE)
-    rows_read = usable = chars = 0
-
-    for item in records:
-        rows_read += 1
-        if rows_read > limits.max_rows:
-            raise IngestError(
-                "too_many_rows",
-                f"The file has more than {limits.max_rows:,} rows, the most one dataset may have.",
-                row=item.row,
-            )
-        if type(item) is BadRow:
-            entry = bad.get(item.code)
-            if entry is None:
-                entry = bad[item.code] = (item, _RowList())
-            entry[1].add(item.row)
-            continue
-        assert type(item) is Record
-        usable += 1
-        text = item.text
-        length = len(text)
-        chars += length
-        if length > limits.max_text_chars:
-            too_long.add(item.row)
-        key = item.labels if len(item.labels) == 1 else tuple(sorted(item.labels))
-        label_id = label_sets.get(key)
-        if label_id is None:
-            label_id = label_sets[key] = len(label_sets)
-        hashes.append(hash(text.strip()))
-        label_ids.append(label_id)
-        rows.append(item.row)
-        if usable >= sample.next_at:
-            sample.offer(text, usable)
-        if progress is not None and usable % 50_000 == 0:
-            progress(rows_read)
-
-    # Label counts: per row, through the label-set ids (one numpy pass instead of a Counter per row).
-    if usable:
-        per_set = np.bincount(np.frombuffer(label_ids, dtype=np.int64), minlength=len(label_sets))
-        for key, set_id in label_sets.items():
-            for label in key:
-                labels[label] += int(per_set[set_id])
-
-    findings: list[Finding] = []
-    for code, (first, where) in sorted(bad.items()):
-        findings.append(
-            Finding(
-                WARNING,
-                code,
-                f"{where.count:,} row(s) left out: {first.message} ({_where(where)}).",
-                first.column,
-                where.rows,
-                where.count,
-            )
-        )
-
-    if usable == 0:
-        findings.insert(0, Finding(ERROR, "no_usable_rows", "No row has both a text and a label.", None, [], 0))
-    elif len(labels) < 2:
-        only = next(iter(labels), "")
-        findings.append(
-            Finding(
-                ERROR,
-                "one_label",
-                f"Every row has the label {only!r}: a classifier needs at least two different labels.",
-                label_column,
-                [],
-                usable,
-            )
-        )
-
-    rare = sorted((n, label) for label, n in labels.items() if n < limits.min_examples)
-    if rare and len(labels) >= 2:
-        names = ", ".join(f"{label!r} ({n})" for n, label in rare[:ROWS_SHOWN])
-        findings.append(
-            Finding(
-                ERROR,
-                "label_too_rare",
-                f"{len(rare)} label(s) have fewer than {limits.min_examples} "
-                f"examples, too few to train and validate: {names}. Add examples or remove those "
-                "rows.",
-                label_column,
-                [],
-                len(rare),
-            )
-        )
-    few = sorted((n, label) for label, n in labels.items() if limits.min_examples <= n < limits.few_examples)
-    if few:
-        names = ", ".join(f"{label!r} ({n})" for n, label in few[:ROWS_SHOWN])
-        findings.append(
-            Finding(
-                WARNING,
-                "label_few_examples",
-                f"{len(few)} label(s) have fewer than "
-                f"{limits.few_examples} examples and may be learned poorly: {names}.",
-                label_column,
-                [],
-                len(few),
-            )
-        )
-
+    tally = _read(records, limits, progress)
+    labels = tally.label_counts()
     counts = sorted(labels.values())
-    imbalance = round(counts[-1] / counts[0], 2) if counts else None
-    if imbalance is not None and imbalance >= limits.imbalance_warning:
-        findings.append(
-            Finding(
-                WARNING,
-                "imbalanced",
-                f"The most common label has {imbalance:g}x the examples of the "
-                "rarest; training weights classes to compensate.",
-                label_column,
-                [],
-                0,
-            )
-        )
+    context = Context(
+        limits=limits,
+        text_column=text_column,
+        label_column=label_column,
+        usable=tally.usable,
+        labels=labels,
+        bad=tally.bad,
+        too_long=tally.too_long,
+        duplicates=find_duplicates(tally.hashes, tally.label_ids, tally.rows),
+        imbalance=round(counts[-1] / counts[0], 2) if counts else None,
+        merges=label_merges(labels),
+        truncated_share=_truncated_share(tally.sample.items, count_tokens, limits.token_limit),
+    )
+    for rule in RULES:
+        rule(context)
+    report = _report(context, tally, layout=layout, multi_label=multi_label)
+    return CheckResult(report, context.duplicates, context.merges)
 
-    groups: dict[str, Counter[str]] = {}
-    for label, n in labels.items():
-        groups.setdefault(variant_key(label), Counter())[label] = n
-    merges: dict[str, str] = {}
-    for variants in groups.values():
-        if len(variants) > 1:
-            canonical = variants.most_common(1)[0][0]
-            merges.update({v: canonical for v in variants if v != canonical})
-    if merges:
-        listed = "; ".join(f"{v!r} → {c!r}" for v, c in sorted(merges.items())[:ROWS_SHOWN])
-        findings.append(
-            Finding(
-                WARNING,
-                "label_variants",
-                f"{len(merges)} label(s) differ from another only in case "
-                f"or spaces and look like the same label: {listed}.",
-                label_column,
-                [],
-                len(merges),
-            )
-        )
 
-    if too_long.count:
-        findings.append(
-            Finding(
-                WARNING,
-                "text_too_long",
-                f"{too_long.count:,} text(s) are longer than "
-                f"{limits.max_text_chars:,} characters ({_where(too_long)}); only their beginning is "
-                "used.",
-                text_column,
-                too_long.rows,
-                too_long.count,
-            )
-        )
+def _truncated_share(
+    sample: list[str], count_tokens: Callable[[list[str]], list[int]] | None, token_limit: int
+) -> float | None:
+    if count_tokens is None or not sample:
+        return None
+    lengths = count_tokens(sample)
+    return round(sum(1 for n in lengths if n > token_limit) / len(lengths), 4)
 
-    duplicates = find_duplicates(hashes, label_ids, rows)
-    if len(duplicates.exact_rows):
-        where = _row_list(duplicates.exact_rows)
-        findings.append(
-            Finding(
-                WARNING,
-                "duplicate_text",
-                f"{where.count:,} row(s) repeat an earlier row's text and labels ({_where(where)}).",
-                text_column,
-                where.rows,
-                where.count,
-            )
-        )
-    if len(duplicates.conflicting_rows):
-        where = _row_list(duplicates.conflicting_rows)
-        findings.append(
-            Finding(
-                WARNING,
-                "conflicting_duplicate",
-                f"{where.count:,} row(s) share a text with another row but not its labels ({_where(where)}).",
-                text_column,
-                where.rows,
-                where.count,
-            )
-        )
 
-    truncated_share = None
-    if count_tokens is not None and sample.items:
-        lengths = count_tokens(sample.items)
-        truncated_share = round(sum(1 for n in lengths if n > limits.token_limit) / len(lengths), 4)
-        if truncated_share >= limits.truncation_warning:
-            findings.append(
-                Finding(
-                    WARNING,
-                    "texts_truncated",
-                    f"About {truncated_share:.0%} of texts are longer than "
-                    f"the token limit of {limits.token_limit} and would be cut; raise max_length if "
-                    "their ends matter.",
-                    text_column,
-                    [],
-                    0,
-                )
-            )
-
+def _report(context: Context, tally: _Tally, *, layout: Layout, multi_label: bool) -> dict[str, Any]:
     severity_order = {ERROR: 0, WARNING: 1, INFO: 2}
-    findings.sort(key=lambda f: severity_order[f.severity])
+    findings = sorted(context.findings, key=lambda f: severity_order[f.severity])
     notes = [Finding(INFO, "encoding", note) for note in layout.notes]
-    status = "invalid" if any(f.severity == ERROR for f in findings) else "ready"
-    report = {
-        "status": status,
+    usable, labels = tally.usable, context.labels
+    return {
+        "status": "invalid" if any(f.severity == ERROR for f in findings) else "ready",
         "format": str(layout.format),
         "encoding": layout.encoding,
         "encoding_label": layout.encoding_label,
         "delimiter": layout.delimiter,
-        "text_column": text_column,
-        "label_column": label_column,
+        "text_column": context.text_column,
+        "label_column": context.label_column,
         "multi_label": multi_label,
-        "rows_read": rows_read,
+        "rows_read": tally.rows_read,
         "rows_usable": usable,
         "labels": [{"name": name, "count": n} for name, n in labels.most_common()],
         "label_count": len(labels),
-        "imbalance_ratio": imbalance,
-        "mean_text_chars": round(chars / usable, 1) if usable else 0,
-        "token_limit": limits.token_limit,
-        "truncated_share": truncated_share,
+        "imbalance_ratio": context.imbalance,
+        "mean_text_chars": round(tally.chars / usable, 1) if usable else 0,
+        "token_limit": context.limits.token_limit,
+        "truncated_share": context.truncated_share,
         "suggested_split": suggested_split(usable, len(labels)),
         "findings": [f.as_dict() for f in findings + notes],
         "errors": sum(1 for f in findings if f.severity == ERROR),
         "warnings": sum(1 for f in findings if f.severity == WARNING),
         "fixable": any(f.code in FIXABLE for f in findings),
     }
-    return CheckResult(report, duplicates, merges)
 
 
 # Problems the one-click fix removes (it writes a new dataset version; the original stays).

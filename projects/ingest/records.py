@@ -2,6 +2,10 @@
 
 Rows that cannot be used are yielded as ``BadRow`` with the reason, so that the data check can report
 them with their row numbers; only a file that cannot be read on at all raises ``IngestError``.
+
+``delimited_rows`` and ``json_rows`` read the rows before any column is looked at (decoding, the
+delimiter, the header, row numbers); ``read_records`` builds on them, and so does batch prediction
+(``inference.runtime.batch_io``), which reads them leniently.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from projects.ingest.errors import IngestError
 from projects.ingest.sniff import Format, Layout
@@ -120,85 +125,97 @@ class _Counting(io.RawIOBase):
         return n
 
 
-def read_records(
-    stream: BinaryIO,
-    layout: Layout,
-    *,
-    text_column: str,
-    label_column: str,
-    multi_label: bool,
-    on_bytes: _Counting | None = None,
-) -> Iterator[Record | BadRow]:
-    raw = cast(io.RawIOBase, stream if on_bytes is None else on_bytes)
-    text_stream = io.TextIOWrapper(
-        io.BufferedReader(raw, 1 << 20),
-        encoding=layout.encoding,
-        newline="",
-        errors="tunebase_undecodable",
-    )
-    try:
-        if layout.format == Format.JSONL:
-            yield from _jsonl(text_stream, layout, text_column, label_column, multi_label)
-        else:
-            yield from _delimited(text_stream, layout, text_column, label_column, multi_label)
-    finally:
-        text_stream.detach()
-
-
 def counting(stream: BinaryIO) -> _Counting:
     return _Counting(stream)
 
 
-def _delimited(
-    text_stream: io.TextIOWrapper, layout: Layout, text_column: str, label_column: str, multi_label: bool
-) -> Iterator[Record | BadRow]:
-    text_index = _column_index(layout, text_column, "text")
-    label_index = _column_index(layout, label_column, "label")
-    width = len(layout.columns)
-    needed = max(text_index, label_index) + 1
-    csv.field_size_limit(MAX_FIELD_CHARS)
-    reader = csv.reader(text_stream, delimiter=layout.delimiter, strict=True)
-    hits = _Undecodable.hits
-    row = 0
+@contextmanager
+def _decoded(stream: BinaryIO, layout: Layout, lenient: bool, on_bytes: _Counting | None) -> Iterator[io.TextIOWrapper]:
+    """The file as text in the layout's encoding, read ahead in large blocks.
+
+    Both wrappers are detached at the end, so that the caller's stream is left open (dropping a wrapper
+    closes what it wraps); unless the caller closed it first (a reader dropped half-way).
+    """
+    raw = cast(io.RawIOBase, stream if on_bytes is None else on_bytes)
+    buffered = io.BufferedReader(raw, 1 << 20)
+    text_stream = io.TextIOWrapper(
+        buffered, encoding=layout.encoding, newline="", errors="replace" if lenient else "tunebase_undecodable"
+    )
     try:
-        if layout.has_header:
-            next(reader, None)
-            row = 1
-        for cells in reader:
+        yield text_stream
+    finally:
+        if not text_stream.closed:
+            text_stream.detach()
+            buffered.detach()
+
+
+def delimited_rows(
+    stream: BinaryIO, layout: Layout, *, lenient: bool = False, on_bytes: _Counting | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """A CSV/TSV/Comprehend file's rows after its header, as (row number, fields); empty rows skipped.
+
+    Strict (a dataset): a quote left open or followed by more text, or a row in another encoding than
+    the rows before it, stops the file with an ``IngestError`` that names the row. Lenient (a batch
+    prediction, which answers every row it can): quotes are read as the ``csv`` module's default
+    dialect reads them and bytes the encoding cannot decode become U+FFFD. Either way a field over
+    ``MAX_FIELD_CHARS`` stops the file.
+    """
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    row = 0
+    with _decoded(stream, layout, lenient, on_bytes) as text_stream:
+        reader = csv.reader(text_stream, delimiter=layout.delimiter, strict=not lenient)
+        hits = _Undecodable.hits
+        try:
+            if layout.has_header:
+                next(reader, None)
+                row = 1
+            for cells in reader:
+                row += 1
+                if not cells:
+                    continue
+                if _Undecodable.hits != hits and not lenient and _undecodable(*cells):
+                    raise _bad_encoding(layout, row)
+                yield row, cells
+        except csv.Error as error:
+            raise _unreadable(str(error), row + 1) from None
+
+
+def json_rows(
+    stream: BinaryIO, layout: Layout, *, lenient: bool = False, on_bytes: _Counting | None = None
+) -> Iterator[tuple[int, dict[str, Any]] | BadRow]:
+    """A JSON Lines file's objects, as (row number, object); blank lines skipped, and a line that is not
+    a JSON object yielded as a ``BadRow``. Strict and lenient decoding as for ``delimited_rows``."""
+    row = 0
+    with _decoded(stream, layout, lenient, on_bytes) as text_stream:
+        hits = _Undecodable.hits
+        for line in text_stream:
             row += 1
-            if not cells:
+            if not line.strip():
                 continue
-            if _Undecodable.hits != hits and _undecodable(*cells):
+            if _Undecodable.hits != hits and not lenient and _undecodable(line):
                 raise _bad_encoding(layout, row)
-            if len(cells) != width and (len(cells) < needed or layout.format != Format.COMPREHEND):
-                yield BadRow(row, "ragged_row", f"has {len(cells)} fields where the header has {width}", None)
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield BadRow(row, "invalid_json", f"is not valid JSON ({error.msg})", None)
                 continue
-            text = cells[text_index]
-            if not text.strip():
-                yield BadRow(row, "empty_text", "the text is empty", text_column)
+            if not isinstance(obj, dict):
+                yield BadRow(row, "invalid_json", "is not a JSON object", None)
                 continue
-            if "\x00" in text:
-                yield BadRow(row, "control_characters", "the text contains NUL characters", text_column)
-                continue
-            labels = parse_labels(cells[label_index], multi_label)
-            if not labels:
-                yield BadRow(row, "empty_label", "the label is empty", label_column)
-                continue
-            yield Record(row, text, labels)
-    except csv.Error as error:
-        message = str(error)
-        if "field larger than field limit" in message:
-            raise IngestError(
-                "field_too_large", f"Row {row + 1} has a field over {MAX_FIELD_CHARS:,} characters.", row=row + 1
-            ) from None
-        if "unexpected end of data" in message or "EOF" in message:
-            raise IngestError(
-                "unterminated_quote",
-                f"A quoted field that starts in row {row + 1} is never closed: the file ends inside it. Check that "
-                f"quote for a missing closing '\"'.",
-                row=row + 1,
-            ) from None
-        raise IngestError("malformed_csv", f"Row {row + 1} cannot be read: {message}.", row=row + 1) from None
+            yield row, obj
+
+
+def _unreadable(message: str, row: int) -> IngestError:
+    if "field larger than field limit" in message:
+        return IngestError("field_too_large", f"Row {row} has a field over {MAX_FIELD_CHARS:,} characters.", row=row)
+    if "unexpected end of data" in message or "EOF" in message:
+        return IngestError(
+            "unterminated_quote",
+            f"A quoted field that starts in row {row} is never closed: the file ends inside it. Check that "
+            f"quote for a missing closing '\"'.",
+            row=row,
+        )
+    return IngestError("malformed_csv", f"Row {row} cannot be read: {message}.", row=row)
 
 
 def _bad_encoding(layout: Layout, row: int) -> IngestError:
@@ -210,25 +227,56 @@ def _bad_encoding(layout: Layout, row: int) -> IngestError:
     )
 
 
-def _jsonl(
-    text_stream: io.TextIOWrapper, layout: Layout, text_column: str, label_column: str, multi_label: bool
+def read_records(
+    stream: BinaryIO,
+    layout: Layout,
+    *,
+    text_column: str,
+    label_column: str,
+    multi_label: bool,
+    on_bytes: _Counting | None = None,
 ) -> Iterator[Record | BadRow]:
-    hits = _Undecodable.hits
-    row = 0
-    for line in text_stream:
-        row += 1
-        if not line.strip():
+    """The file's rows as ``Record`` (text and labels) or ``BadRow`` (why the row cannot be used)."""
+    if layout.format == Format.JSONL:
+        objects = json_rows(stream, layout, on_bytes=on_bytes)
+        return _json_records(objects, text_column, label_column, multi_label)
+    rows = delimited_rows(stream, layout, on_bytes=on_bytes)
+    return _delimited_records(rows, layout, text_column, label_column, multi_label)
+
+
+def _delimited_records(
+    rows: Iterator[tuple[int, list[str]]], layout: Layout, text_column: str, label_column: str, multi_label: bool
+) -> Iterator[Record | BadRow]:
+    text_index = _column_index(layout, text_column, "text")
+    label_index = _column_index(layout, label_column, "label")
+    width = len(layout.columns)
+    needed = max(text_index, label_index) + 1
+    for row, cells in rows:
+        if len(cells) != width and (len(cells) < needed or layout.format != Format.COMPREHEND):
+            yield BadRow(row, "ragged_row", f"has {len(cells)} fields where the header has {width}", None)
             continue
-        if _Undecodable.hits != hits and _undecodable(line):
-            raise _bad_encoding(layout, row)
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield BadRow(row, "invalid_json", f"is not valid JSON ({error.msg})", None)
+        text = cells[text_index]
+        if not text.strip():
+            yield BadRow(row, "empty_text", "the text is empty", text_column)
             continue
-        if not isinstance(obj, dict):
-            yield BadRow(row, "invalid_json", "is not a JSON object", None)
+        if "\x00" in text:
+            yield BadRow(row, "control_characters", "the text contains NUL characters", text_column)
             continue
+        labels = parse_labels(cells[label_index], multi_label)
+        if not labels:
+            yield BadRow(row, "empty_label", "the label is empty", label_column)
+            continue
+        yield Record(row, text, labels)
+
+
+def _json_records(
+    objects: Iterator[tuple[int, dict[str, Any]] | BadRow], text_column: str, label_column: str, multi_label: bool
+) -> Iterator[Record | BadRow]:
+    for item in objects:
+        if isinstance(item, BadRow):
+            yield item
+            continue
+        row, obj = item
         text = obj.get(text_column)
         if not isinstance(text, str) or not text.strip():
             yield BadRow(row, "empty_text", f"has no text in {text_column!r}", text_column)

@@ -7,13 +7,14 @@ stored, and a stored file whose database row fails to commit is deleted again.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, TextIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 from uuid import UUID
 
 from django.conf import settings
@@ -28,8 +29,8 @@ from projects.models import Dataset, DatasetStatus, Project
 from tenants.errors import Conflict, InvalidInput, NotFound, ServiceError
 from tenants.models import Tenant
 from tenants.storage import tenant_file_path
-from tenants.webhooks import EventType, emit_event
-from training.base_models import UnknownBaseModel, resolve, token_counter
+from webhooks.models import EventType
+from webhooks.services import emit_event
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -57,12 +58,20 @@ def limits() -> ingest.CheckLimits:
     return ingest.CheckLimits(max_rows=settings.DATASET_MAX_ROWS, token_limit=settings.DEFAULT_MAX_LENGTH)
 
 
-def _count_tokens() -> Callable[[list[str]], list[int]] | None:
-    try:
-        return token_counter(resolve(settings.DEFAULT_BASE_MODEL, settings.TUNEBASE_BASE_MODELS))
-    except UnknownBaseModel:
-        logger.warning("base model %s unavailable: token lengths not measured", settings.DEFAULT_BASE_MODEL)
-        return None
+TokenCounter = Callable[[list[str]], list[int]]
+# Counts a text's tokens as the default base model would, for the check's "cut by the token limit"
+# finding. The base models are training's business: it sets this from its AppConfig.ready(), so this app
+# imports nothing above it. Unset (or answering None), lengths are not measured.
+_token_counter: Callable[[], TokenCounter | None] | None = None
+
+
+def set_token_counter(factory: Callable[[], TokenCounter | None]) -> None:
+    global _token_counter
+    _token_counter = factory
+
+
+def _count_tokens() -> TokenCounter | None:
+    return _token_counter() if _token_counter is not None else None
 
 
 @dataclass(frozen=True)
@@ -337,8 +346,13 @@ def dataset_apply_fixes(*, tenant: Tenant, dataset_id: UUID, by: User | None = N
                 label_column=dataset.label_column,
                 multi_label=dataset.multi_label,
             )
-            text = cast(TextIO, _TextOut(fixed))
-            ingest.write_fixed(records, result, text, multi_label=dataset.multi_label)
+
+            # Detached, not closed, when done: that flushes it into ``fixed`` and leaves ``fixed`` open.
+            text = io.TextIOWrapper(fixed, encoding="utf-8", newline="")
+            try:
+                ingest.write_fixed(records, result, text, multi_label=dataset.multi_label)
+            finally:
+                text.detach()
         except ingest.IngestError as error:
             raise ingest_error(error) from None
         size = fixed.tell()
@@ -354,17 +368,6 @@ def dataset_apply_fixes(*, tenant: Tenant, dataset_id: UUID, by: User | None = N
             uploaded_by=by,
             parent=dataset,
         )
-
-
-class _TextOut:
-    """A text writer into a binary file, UTF-8, for csv.writer."""
-
-    def __init__(self, binary: IO[bytes]) -> None:
-        self.binary = binary
-
-    def write(self, text: str) -> int:
-        self.binary.write(text.encode("utf-8"))
-        return len(text)
 
 
 @transaction.atomic

@@ -2,12 +2,19 @@
 
 import django.db.models.deletion
 import django.db.models.manager
-import tenants.webhooks
 import uuid
 from django.conf import settings
 from django.db import migrations, models
 
 from tenants.rls import EnableRowLevelSecurity
+
+
+def _generate_secret():
+    # The models moved to the webhooks app (its 0001 migration); this default only shaped the old state.
+    import base64
+    import secrets
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
 
 
 class Migration(migrations.Migration):
@@ -26,7 +33,7 @@ class Migration(migrations.Migration):
                 ('url', models.URLField(max_length=2000)),
                 ('description', models.CharField(blank=True, max_length=200)),
                 ('events', models.JSONField(default=list, help_text='Event types sent to this endpoint, or ["*"] for all.')),
-                ('secret', models.CharField(default=tenants.webhooks.generate_secret, max_length=100)),
+                ('secret', models.CharField(default=_generate_secret, max_length=100)),
                 ('is_active', models.BooleanField(default=True)),
                 ('disabled_reason', models.CharField(blank=True, max_length=500)),
                 ('consecutive_failures', models.PositiveIntegerField(default=0, help_text='Deliveries in a row that failed after every attempt; a success resets it.')),

@@ -16,9 +16,9 @@ from django.core.files.storage import default_storage
 
 from projects.models import Project
 from tenants.storage import tenant_file_path
+from tests.factories import make_tiny_bert
 from tests.training.test_engine import config, multi_labelled, separable
 from training import engine
-from training.base_models import make_tiny_bert
 from training.models import ModelVersion
 
 

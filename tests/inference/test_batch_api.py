@@ -11,8 +11,8 @@ import pytest
 from django.core.files.storage import default_storage
 
 from billing.models import UsageRecord
-from inference import batch_jobs
 from inference.models import BatchPrediction
+from inference.services import batches
 from tests.factories import ProjectFactory
 from tests.training.test_engine import NAMES
 
@@ -43,7 +43,7 @@ def _named(data: bytes, name: str) -> io.BytesIO:
 
 
 def run(job_id, tenant) -> BatchPrediction:
-    return batch_jobs.batch_run(tenant_id=str(tenant.pk), batch_id=str(job_id))
+    return batches.batch_run(tenant_id=str(tenant.pk), batch_id=str(job_id))
 
 
 def results(client, job_id) -> list[dict[str, str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inference import batch_jobs
 from inference.models import BatchPrediction
+from inference.services import batches
 from tenants.models import Role
 from tests.dashboard.helpers import dashboard_url
 from tests.factories import ProjectFactory
@@ -29,7 +29,7 @@ def test_a_member_uploads_a_file_watches_it_and_downloads_the_results(client, te
     client.post(page(project), {"file": _named(b"text\npizza soup\nguitar song\n", "msgs.csv")})
     job = BatchPrediction.objects.for_tenant(tenant).get()
     queued = client.get(page(project)).content.decode()
-    batch_jobs.batch_run(tenant_id=str(tenant.pk), batch_id=str(job.pk))
+    batches.batch_run(tenant_id=str(tenant.pk), batch_id=str(job.pk))
     done = client.get(page(project), HTTP_HX_REQUEST="true").content.decode()
     download = client.get(dashboard_url("batch-results", tenant, project_id=project.pk, batch_id=job.pk))
 

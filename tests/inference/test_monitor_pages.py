@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inference import monitoring
 from inference.models import AlertRule, Monitor
+from inference.services import monitors
 from tenants.models import Role
 from tests.dashboard.helpers import dashboard_url
 from tests.factories import ProjectFactory
@@ -20,7 +20,7 @@ def project(tenant, deploy):
 
 @pytest.fixture
 def monitor(tenant, project):
-    return monitoring.monitor_create(tenant=tenant, project_id=project.pk, name="Reviews")
+    return monitors.monitor_create(tenant=tenant, project_id=project.pk, name="Reviews")
 
 
 def page_url(monitor):
@@ -42,9 +42,9 @@ def test_a_member_creates_a_monitor_from_the_project_page(client, tenant, projec
 
 
 def test_a_viewer_reads_the_chart_alerts_and_rules_but_gets_no_forms(client, tenant, monitor, member_of):
-    rule = monitoring.rule_create(tenant=tenant, monitor=monitor, label="food", threshold=0.3, min_events=2)
-    monitoring.events_post(
-        tenant=tenant, monitor=monitor, events=[monitoring.PostedEvent("pizza soup"), monitoring.PostedEvent("bread")]
+    rule = monitors.rule_create(tenant=tenant, monitor=monitor, label="food", threshold=0.3, min_events=2)
+    monitors.events_post(
+        tenant=tenant, monitor=monitor, events=[monitors.PostedEvent("pizza soup"), monitors.PostedEvent("bread")]
     )
     client.force_login(member_of(tenant, Role.VIEWER).user)
 
@@ -85,7 +85,7 @@ def test_a_bad_rule_is_not_added_and_the_page_says_why(client, tenant, monitor, 
 
 
 def test_a_member_deletes_a_rule_and_a_viewer_cannot(client, tenant, monitor, member_of):
-    rule = monitoring.rule_create(tenant=tenant, monitor=monitor, label="food", threshold=0.5)
+    rule = monitors.rule_create(tenant=tenant, monitor=monitor, label="food", threshold=0.5)
     url = dashboard_url(
         "monitor-rule-delete", tenant, project_id=monitor.project_id, monitor_id=monitor.pk, rule_id=rule.pk
     )

@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from billing.models import UsageRecord
-from inference import alerting, monitoring
 from inference.models import Alert, AlertRule, MonitorEvent
-from tenants.models import WebhookDelivery, WebhookEndpoint
+from inference.services import alerting, monitors
 from tests.factories import ProjectFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 FOOD = "pizza bread cheese soup"
 MUSIC = "guitar piano song melody"
@@ -217,7 +217,7 @@ def test_events_past_retention_are_purged(tenant, client, monitor, settings):
     post(client, monitor, [FOOD], time=(timezone.now() - timedelta(days=8)).isoformat())
     post(client, monitor, [MUSIC])
 
-    assert monitoring.events_purge_expired() == 1
+    assert monitors.events_purge_expired() == 1
     assert list(MonitorEvent.objects.for_tenant(tenant).values_list("label", flat=True)) == ["music"]
 
 

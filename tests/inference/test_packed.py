@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification, DistilBertConfig
 
-from inference import packed
+from inference.runtime import packed
 
 
 def tiny_classifier(**overrides) -> BertForSequenceClassification:

@@ -10,8 +10,8 @@ import torch
 from transformers import AutoTokenizer
 
 from inference import runtime
-from inference.batcher import MicroBatcher
-from inference.cache import ModelCache
+from inference.runtime.batcher import MicroBatcher
+from inference.runtime.cache import ModelCache
 from tests.training.test_engine import NAMES, WORDS, separable
 from training import engine
 

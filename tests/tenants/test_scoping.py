@@ -85,7 +85,7 @@ def test_for_tenant_returns_only_that_tenants_rows(tenant, other_tenant):
 # --- no product code steps around the scoped manager ---------------------------------------------------
 
 BYPASS_ATTRIBUTES = {"all_tenants", "_default_manager", "_base_manager"}
-PRODUCT_PACKAGES = ["config", "tenants", "projects", "training", "inference", "billing"]
+PRODUCT_PACKAGES = ["config", "tenants", "webhooks", "projects", "training", "inference", "billing"]
 
 # (file, enclosing function) -> why it may read or write across tenants.
 ALLOWED_BYPASSES = {
@@ -101,10 +101,13 @@ ALLOWED_BYPASSES = {
     ("training/services.py", "run_succeed"): "creates the model version in the run's tenant",
     ("training/services.py", "dispatch_queued_runs"): "the dispatcher shares workers fairly across tenants",
     ("training/services.py", "sweep_stale_runs"): "the sweeper finds silent runs of every tenant",
-    ("tenants/webhooks.py", "deliveries_due_for_dispatch"): "the periodic sender finds due deliveries of every tenant",
+    (
+        "webhooks/services/delivery.py",
+        "deliveries_due_for_dispatch",
+    ): "the periodic sender finds due deliveries of every tenant",
     ("training/services.py", "queue_position"): "counts runs waiting ahead, of all tenants (a number only)",
     ("billing/services.py", "usage_record"): "creates a row for the tenant it is given",
-    ("inference/monitoring.py", "events_purge_expired"): "retention applies to every tenant's old events",
+    ("inference/services/monitors.py", "events_purge_expired"): "retention applies to every tenant's old events",
     ("inference/loading.py", "warm_deployed"): "a web process serves every tenant: it loads their deployed models",
     (
         "tenants/api/base.py",

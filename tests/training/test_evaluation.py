@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import data, evaluation
+from training.engine import data, evaluation
 
 NAMES = ["a", "b", "c"]
 # truth a a b b c c / predicted a b b b c a

@@ -228,8 +228,8 @@ def test_deploy_makes_one_version_active_and_rollback_is_a_deploy_of_the_older_o
 
 
 def test_a_projects_first_version_is_deployed_at_once_and_later_ones_wait(db):
-    from tenants.webhooks import WebhookDelivery, WebhookEndpoint
     from training.services import run_succeed
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
 
     tenant = TenantFactory()
     project = ProjectFactory(tenant=tenant)

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tenants import webhooks
 from tenants.models import Tenant
-from tenants.webhooks import WebhookDelivery, WebhookEndpoint
+from webhooks import network, services
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 @dataclass
@@ -147,7 +147,7 @@ def _no_real_dns(monkeypatch: pytest.MonkeyPatch) -> None:
         except ValueError:
             return [PUBLIC_ADDRESS]
 
-    monkeypatch.setattr(webhooks, "_resolve", resolve)
+    monkeypatch.setattr(network, "_resolve", resolve)
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def make_delivery(db: None) -> Callable[..., WebhookDelivery]:
         return WebhookDelivery.all_tenants.create(
             tenant_id=endpoint.tenant_id,
             endpoint=endpoint,
-            event_id=webhooks.new_event_id(),
+            event_id=services.new_event_id(),
             **fields,
         )
 

@@ -10,10 +10,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tenants import webhooks
-from tenants.tasks import deliver_due_webhooks, deliver_webhook
-from tenants.webhooks import WebhookDelivery, WebhookEndpoint, emit_event, send_test_event, sign
 from tests.webhooks.test_signing import spec_signature
+from webhooks import network, services
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import delivery, emit_event, send_test_event
+from webhooks.signing import sign
+from webhooks.tasks import deliver_due_webhooks, deliver_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -121,8 +123,8 @@ def test_a_delivery_not_yet_due_is_not_sent(tenant, receiver, make_endpoint, mak
 def test_a_claimed_delivery_cannot_be_claimed_again(tenant, make_endpoint, make_delivery):
     delivery = make_delivery(make_endpoint(tenant))
 
-    first = webhooks.delivery_claim(tenant_id=tenant.pk, delivery_id=delivery.pk)
-    second = webhooks.delivery_claim(tenant_id=tenant.pk, delivery_id=delivery.pk)
+    first = services.delivery_claim(tenant_id=tenant.pk, delivery_id=delivery.pk)
+    second = services.delivery_claim(tenant_id=tenant.pk, delivery_id=delivery.pk)
 
     assert first is not None
     assert second is None
@@ -132,14 +134,14 @@ def test_a_claimed_delivery_cannot_be_claimed_again(tenant, make_endpoint, make_
 def test_another_tenant_cannot_claim_the_delivery(tenant, other_tenant, make_endpoint, make_delivery):
     delivery = make_delivery(make_endpoint(tenant))
 
-    assert webhooks.delivery_claim(tenant_id=other_tenant.pk, delivery_id=delivery.pk) is None
+    assert services.delivery_claim(tenant_id=other_tenant.pk, delivery_id=delivery.pk) is None
 
 
 @pytest.mark.parametrize(
     ("failed_attempts", "seconds"), [(1, 30), (2, 120), (3, 600), (4, 3600), (5, 6 * 3600), (6, 86400), (9, 86400)]
 )
 def test_backoff_grows_exponentially_with_jitter(failed_attempts, seconds):
-    delays = {webhooks.retry_delay(failed_attempts).total_seconds() for _ in range(20)}
+    delays = {services.retry_delay(failed_attempts).total_seconds() for _ in range(20)}
 
     assert all(seconds * 0.9 <= d <= seconds * 1.1 for d in delays)
     assert len(delays) > 1
@@ -192,15 +194,15 @@ def test_the_endpoint_is_disabled_after_deliveries_keep_failing(
 ):
     settings.WEBHOOK_MAX_ATTEMPTS = 1
     endpoint = make_endpoint(tenant, url=receiver.url)
-    receiver.statuses = [500] * webhooks.DISABLE_AFTER_FAILED_DELIVERIES
+    receiver.statuses = [500] * delivery.DISABLE_AFTER_FAILED_DELIVERIES
     waiting = make_delivery(endpoint, next_attempt_at=timezone.now() + timedelta(hours=1))
 
-    for _ in range(webhooks.DISABLE_AFTER_FAILED_DELIVERIES):
+    for _ in range(delivery.DISABLE_AFTER_FAILED_DELIVERIES):
         assert run(make_delivery(endpoint)) == "failed"
 
     endpoint = WebhookEndpoint.all_tenants.get(pk=endpoint.pk)
     assert endpoint.is_active is False
-    assert f"{webhooks.DISABLE_AFTER_FAILED_DELIVERIES} deliveries in a row failed" in endpoint.disabled_reason
+    assert f"{delivery.DISABLE_AFTER_FAILED_DELIVERIES} deliveries in a row failed" in endpoint.disabled_reason
     assert "HTTP 500" in endpoint.disabled_reason
     assert reload(waiting).status == "failed"
 
@@ -208,9 +210,9 @@ def test_the_endpoint_is_disabled_after_deliveries_keep_failing(
 def test_a_success_resets_the_failure_count(tenant, receiver, make_endpoint, make_delivery, settings):
     settings.WEBHOOK_MAX_ATTEMPTS = 1
     endpoint = make_endpoint(tenant, url=receiver.url)
-    receiver.statuses = [500] * (webhooks.DISABLE_AFTER_FAILED_DELIVERIES - 1) + [200, 500]
+    receiver.statuses = [500] * (delivery.DISABLE_AFTER_FAILED_DELIVERIES - 1) + [200, 500]
 
-    for _ in range(webhooks.DISABLE_AFTER_FAILED_DELIVERIES + 1):
+    for _ in range(delivery.DISABLE_AFTER_FAILED_DELIVERIES + 1):
         run(make_delivery(endpoint))
 
     endpoint = WebhookEndpoint.all_tenants.get(pk=endpoint.pk)
@@ -246,7 +248,7 @@ def test_the_periodic_task_hands_over_due_deliveries_once(
 def test_a_lost_hand_over_is_handed_over_again(tenant, make_endpoint, make_delivery, monkeypatch):
     handed = []
     monkeypatch.setattr(deliver_webhook, "delay", lambda **kwargs: handed.append(kwargs))
-    make_delivery(make_endpoint(tenant), enqueued_at=timezone.now() - webhooks.REQUEUE_AFTER - timedelta(seconds=1))
+    make_delivery(make_endpoint(tenant), enqueued_at=timezone.now() - delivery.REQUEUE_AFTER - timedelta(seconds=1))
 
     assert deliver_due_webhooks() == 1
 
@@ -267,9 +269,9 @@ def test_https_verifies_the_certificate_against_the_host_name(
     tenant, https_receiver, certificate, make_endpoint, make_delivery, monkeypatch
 ):
     # The connection goes to the checked address (127.0.0.1 here) but TLS still checks hooks.example.com.
-    monkeypatch.setattr(webhooks, "_resolve", lambda host, port: ["127.0.0.1"])
+    monkeypatch.setattr(network, "_resolve", lambda host, port: ["127.0.0.1"])
     trusting = ssl.create_default_context(cafile=str(certificate[0]))
-    monkeypatch.setattr(webhooks.ssl, "create_default_context", lambda: trusting)
+    monkeypatch.setattr(network.ssl, "create_default_context", lambda: trusting)
     delivery = make_delivery(make_endpoint(tenant, url=https_receiver.url))
 
     assert run(delivery) == "succeeded"
@@ -277,7 +279,7 @@ def test_https_verifies_the_certificate_against_the_host_name(
 
 
 def test_an_untrusted_certificate_fails_the_attempt(tenant, https_receiver, make_endpoint, make_delivery, monkeypatch):
-    monkeypatch.setattr(webhooks, "_resolve", lambda host, port: ["127.0.0.1"])
+    monkeypatch.setattr(network, "_resolve", lambda host, port: ["127.0.0.1"])
     delivery = make_delivery(make_endpoint(tenant, url=https_receiver.url))
 
     assert run(delivery) == "pending"

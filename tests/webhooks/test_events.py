@@ -6,8 +6,9 @@ import pytest
 from django.db import transaction
 
 from tenants.errors import Conflict, NotFound
-from tenants.tasks import deliver_webhook
-from tenants.webhooks import WebhookDelivery, emit_event, send_test_event
+from webhooks.models import WebhookDelivery
+from webhooks.services import emit_event, send_test_event
+from webhooks.tasks import deliver_webhook
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from django.test import override_settings
 from django.urls import reverse
 
 from tenants.models import Role
-from tenants.webhooks import WebhookDelivery, WebhookEndpoint, endpoint_create
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import endpoint_create
 
 
 def url(name, tenant, **kwargs):

@@ -6,7 +6,8 @@ import base64
 import hashlib
 import hmac
 
-from tenants.webhooks import generate_secret, sign
+from webhooks.models import generate_secret
+from webhooks.signing import sign
 
 
 def spec_signature(secret: str, msg_id: str, timestamp: int, body: str) -> str:

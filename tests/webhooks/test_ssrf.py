@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from tenants import webhooks
 from tenants.errors import InvalidInput
-from tenants.tasks import deliver_webhook
-from tenants.webhooks import WebhookDelivery, check_url, endpoint_create, endpoint_update
 from tests.webhooks.conftest import PUBLIC_ADDRESS
+from webhooks import network
+from webhooks.models import WebhookDelivery
+from webhooks.network import check_url
+from webhooks.services import endpoint_create, endpoint_update
+from webhooks.tasks import deliver_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +59,7 @@ def test_private_loopback_link_local_and_multicast_addresses_are_refused(tenant,
 
 @LOCKED_DOWN
 def test_a_host_name_resolving_to_a_private_address_is_refused(tenant, monkeypatch):
-    monkeypatch.setattr(webhooks, "_resolve", lambda host, port: [PUBLIC_ADDRESS, "10.0.0.5"])
+    monkeypatch.setattr(network, "_resolve", lambda host, port: [PUBLIC_ADDRESS, "10.0.0.5"])
 
     with pytest.raises(InvalidInput, match="private"):
         endpoint_create(tenant=tenant, url="https://internal.example.com/hook", events=["*"])
@@ -65,7 +67,7 @@ def test_a_host_name_resolving_to_a_private_address_is_refused(tenant, monkeypat
 
 @LOCKED_DOWN
 def test_a_public_https_url_is_accepted(tenant, monkeypatch):
-    monkeypatch.setattr(webhooks, "_resolve", lambda host, port: [PUBLIC_ADDRESS])
+    monkeypatch.setattr(network, "_resolve", lambda host, port: [PUBLIC_ADDRESS])
 
     endpoint = endpoint_create(tenant=tenant, url="https://hooks.example.com/in", events=["*"])
 
@@ -77,7 +79,7 @@ def test_an_unresolvable_host_is_refused(tenant, monkeypatch):
     def fail(host, port):
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(webhooks, "_resolve", fail)
+    monkeypatch.setattr(network, "_resolve", fail)
 
     with pytest.raises(InvalidInput, match="could not be resolved"):
         endpoint_create(tenant=tenant, url="https://nowhere.invalid/hook", events=["*"])
@@ -116,14 +118,14 @@ def test_the_address_is_checked_again_at_delivery_time(tenant, receiver, make_en
 def test_delivery_connects_to_the_address_that_was_checked(tenant, receiver, make_endpoint, make_delivery, monkeypatch):
     # A second DNS answer (rebinding) cannot redirect the connection: it goes where the check looked.
     port = int(receiver.url.split(":")[2].split("/")[0])
-    monkeypatch.setattr(webhooks, "_resolve", lambda host, port: [PUBLIC_ADDRESS])
+    monkeypatch.setattr(network, "_resolve", lambda host, port: [PUBLIC_ADDRESS])
     connected = []
 
     def create_connection(address, timeout=None):
         connected.append(address)
         raise ConnectionRefusedError
 
-    monkeypatch.setattr(webhooks.socket, "create_connection", create_connection)
+    monkeypatch.setattr(network.socket, "create_connection", create_connection)
     delivery = make_delivery(make_endpoint(tenant, url=f"http://hooks.example.com:{port}/in"))
 
     deliver_webhook(tenant_id=str(tenant.pk), delivery_id=str(delivery.pk))

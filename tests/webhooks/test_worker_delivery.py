@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tenants.webhooks import WebhookDelivery
 from tests.webhooks.test_signing import spec_signature
+from webhooks.models import WebhookDelivery
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

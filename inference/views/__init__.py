@@ -1,0 +1,1 @@
+"""Dashboard pages of serving: the try-it box, monitors, the review list, batch predictions."""

@@ -1,0 +1,79 @@
+"""Batch predictions of a project: upload a file, watch the jobs, download results."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect
+from django.views.generic import TemplateView
+
+from inference.models import (
+    BatchPrediction,
+    BatchStatus,
+)
+from inference.selectors import active_version
+from inference.services import batches
+from projects.views.base import ProjectTenantView
+from tenants.errors import ServiceError
+from tenants.models import Role
+
+
+class BatchListView(ProjectTenantView, TemplateView):
+    """Batch predictions of a project: upload a file, watch the jobs, download results."""
+
+    template_name = "inference/batches.html"
+    write_role = Role.MEMBER
+
+    def get_template_names(self) -> list[str]:
+        if getattr(self.request, "htmx", False):
+            return ["inference/_batch_rows.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        project = self.get_project()
+        jobs = list(BatchPrediction.objects.for_tenant(self.tenant).filter(project=project)[:50])
+        context.update(
+            project=project,
+            can_write=self.can_write,
+            jobs=jobs,
+            running=any(not job.is_finished for job in jobs),
+            deployed=active_version(project=project),
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        project = self.get_project()
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "Choose a file of texts to predict.")
+        else:
+            try:
+                batches.batch_create(
+                    tenant=self.tenant,
+                    project=project,
+                    stream=cast(Any, upload.file),
+                    name=upload.name or "upload",
+                    size=upload.size or 0,
+                    text_column=request.POST.get("text_column", "").strip() or None,
+                    created_by=self.user,
+                )
+            except ServiceError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, f"“{upload.name}” is queued; this page shows its progress.")
+        return redirect("dashboard:batch-list", tenant_slug=self.tenant.slug, project_id=project.pk)
+
+
+class BatchResultsView(ProjectTenantView):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        job = (
+            BatchPrediction.objects.for_tenant(self.tenant)
+            .filter(project_id=kwargs["project_id"], pk=kwargs["batch_id"], status=BatchStatus.SUCCEEDED)
+            .first()
+        )
+        if job is None:
+            raise Http404("No such finished batch prediction.")
+        return batches.results_download(job)

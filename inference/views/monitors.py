@@ -1,0 +1,137 @@
+"""Dashboard pages of monitors: create one, its chart of label shares, its alert rules and alerts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.generic import TemplateView
+
+from inference.models import (
+    Alert,
+    AlertRule,
+    Monitor,
+    RuleKind,
+)
+from inference.selectors import active_version
+from inference.services import monitors
+from projects.views.base import ProjectTenantView
+from tenants.errors import ServiceError
+from tenants.models import Role
+
+
+class _MonitorView(ProjectTenantView):
+    write_role = Role.MEMBER
+
+    def get_monitor(self) -> Monitor:
+        monitor = (
+            Monitor.objects.for_tenant(self.tenant)
+            .select_related("project")
+            .filter(project_id=self.kwargs["project_id"], pk=self.kwargs["monitor_id"])
+            .first()
+        )
+        if monitor is None:
+            raise Http404("No such monitor.")
+        return monitor
+
+    def back(self, monitor: Monitor | None = None) -> HttpResponse:
+        if monitor is None:
+            return redirect(
+                "dashboard:project-detail", tenant_slug=self.tenant.slug, project_id=self.kwargs["project_id"]
+            )
+        return redirect(
+            "dashboard:monitor-detail",
+            tenant_slug=self.tenant.slug,
+            project_id=monitor.project_id,
+            monitor_id=monitor.pk,
+        )
+
+
+class MonitorCreateView(_MonitorView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        project = self.get_project()
+        name = request.POST.get("name", "").strip()
+        if not name:
+            messages.error(request, "Give the monitor a name.")
+            return self.back()
+        try:
+            monitor = monitors.monitor_create(tenant=self.tenant, project_id=project.pk, name=name[:100])
+        except ServiceError as error:
+            messages.error(request, error.message)
+            return self.back()
+        messages.success(request, f"Monitor “{monitor.name}” created. Post events to it with the API.")
+        return self.back(monitor)
+
+
+class MonitorDetailView(_MonitorView, TemplateView):
+    template_name = "inference/monitor.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        monitor = self.get_monitor()
+        since = timezone.now() - timedelta(hours=24)
+        series = monitors.label_series(monitor=monitor, since=since, bucket="hour")
+        labels = sorted({name for bucket in series for name in bucket["labels"]})
+        chart = {
+            "buckets": [bucket["start"].strftime("%H:%M") for bucket in series],
+            "labels": {name: [b["labels"].get(name, 0) / max(b["total"], 1) for b in series] for name in labels},
+        }
+        version = active_version(project=monitor.project)
+        context.update(
+            project=monitor.project,
+            monitor=monitor,
+            can_write=self.can_write,
+            chart=chart,
+            events_last_24h=sum(bucket["total"] for bucket in series),
+            rules=AlertRule.objects.for_tenant(self.tenant).filter(monitor=monitor),
+            alerts=Alert.objects.for_tenant(self.tenant).filter(monitor=monitor)[:50],
+            label_names=version.label_names if version else [],
+            rule_kinds=RuleKind.choices,
+            events_url=self.request.build_absolute_uri(f"/api/v1/monitors/{monitor.pk}/events/"),
+        )
+        return context
+
+
+class RuleForm(forms.Form):
+    label = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=RuleKind.choices, initial=RuleKind.SHARE_ABOVE)
+    threshold_percent = forms.FloatField(min_value=1, max_value=99, label="Threshold (%)")
+    min_events = forms.IntegerField(min_value=1, initial=20)
+    window_minutes = forms.IntegerField(min_value=1, max_value=7 * 24 * 60, initial=60)
+
+
+class RuleCreateView(_MonitorView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        monitor = self.get_monitor()
+        form = RuleForm(request.POST)
+        if not form.is_valid():
+            problems = "; ".join(
+                f"{form.fields[name].label or name}: {' '.join(str(e) for e in errors)}"
+                for name, errors in form.errors.items()
+            )
+            messages.error(request, f"The rule was not added. {problems}")
+            return self.back(monitor)
+        data = dict(form.cleaned_data)
+        data["threshold"] = data.pop("threshold_percent") / 100
+        try:
+            monitors.rule_create(tenant=self.tenant, monitor=monitor, **data)
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Alert rule added.")
+        return self.back(monitor)
+
+
+class RuleDeleteView(_MonitorView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        monitor = self.get_monitor()
+        deleted, _ = AlertRule.objects.for_tenant(self.tenant).filter(monitor=monitor, pk=kwargs["rule_id"]).delete()
+        if not deleted:
+            raise Http404("No such rule.")
+        messages.success(request, "Alert rule deleted.")
+        return self.back(monitor)

@@ -1,0 +1,187 @@
+"""Dashboard pages for datasets: list and upload (drag and drop, column mapping, progress), the data
+check's report with its label chart, fix, delete. Thin: the services do the work."""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO, cast
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.generic import TemplateView
+
+from projects import ingest, services
+from projects.models import Dataset, DatasetStatus
+from projects.views.base import ProjectTenantView
+from tenants.errors import ServiceError
+
+
+def _mapping(request: HttpRequest) -> services.Mapping:
+    fmt = request.POST.get("format") or "auto"
+    multi = request.POST.get("multi_label")
+    return services.Mapping(
+        text_column=request.POST.get("text_column") or None,
+        label_column=request.POST.get("label_column") or None,
+        multi_label=None if multi in (None, "", "auto") else multi in ("1", "true", "on"),
+        format=None if fmt == "auto" or fmt not in ingest.Format.__members__.values() else ingest.Format(fmt),
+    )
+
+
+def _error_json(error: ServiceError) -> JsonResponse:
+    detail = (error.details or [{}])[0]
+    return JsonResponse(
+        {
+            "error": {
+                "code": error.code,
+                "message": error.message,
+                "row": detail.get("row"),
+                "column": detail.get("column"),
+            }
+        },
+        status=error.status,
+    )
+
+
+class DatasetListView(ProjectTenantView, TemplateView):
+    template_name = "datasets/list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        project = self.get_project()
+        context.update(
+            project=project,
+            datasets=Dataset.objects.for_tenant(self.tenant).filter(project=project).select_related("uploaded_by"),
+            can_write=self.membership.has_role(self.write_role),
+            formats=["auto", *[str(f) for f in ingest.Format]],
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The upload. Answers JSON to the page's script (which shows progress), a redirect to a plain form."""
+        project = self.get_project()
+        wants_json = request.headers.get("Accept", "").startswith("application/json")
+        upload = cast(UploadedFile | None, request.FILES.get("file"))
+        if upload is None:
+            error = ServiceError("Choose a file to upload.", code="no_file", field="file")
+            return _error_json(error) if wants_json else self._form_error(error)
+        try:
+            dataset, created = services.dataset_upload(
+                tenant=self.tenant,
+                project=project,
+                stream=cast(BinaryIO, upload.file),
+                name=upload.name or "upload",
+                size=upload.size or 0,
+                mapping=_mapping(request),
+                uploaded_by=self.user,
+            )
+        except ServiceError as error:
+            return _error_json(error) if wants_json else self._form_error(error)
+        url = reverse(
+            "dashboard:dataset-detail",
+            kwargs={"tenant_slug": self.tenant.slug, "project_id": project.pk, "dataset_id": dataset.pk},
+        )
+        if not created:
+            messages.info(request, "This file, with these columns, was uploaded before: here is its check.")
+        if wants_json:
+            return JsonResponse({"id": str(dataset.pk), "status": dataset.status, "url": url})
+        return redirect(url)
+
+    def _form_error(self, error: ServiceError) -> HttpResponse:
+        context = self.get_context_data()
+        context["upload_error"] = error
+        return self.render_to_response(context, status=error.status)
+
+
+class DatasetPreviewView(ProjectTenantView):
+    """The column-mapping step: the page's script posts the file's first bytes; nothing is stored."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        self.get_project()
+        upload = cast(UploadedFile | None, request.FILES.get("file"))
+        if upload is None:
+            return _error_json(ServiceError("Choose a file to upload.", code="no_file", field="file"))
+        try:
+            return JsonResponse(services.dataset_preview(stream=cast(BinaryIO, upload.file), mapping=_mapping(request)))
+        except ServiceError as error:
+            return _error_json(error)
+
+
+class DatasetDetailView(ProjectTenantView, TemplateView):
+    template_name = "datasets/detail.html"
+
+    def get_dataset(self) -> Dataset:
+        return get_object_or_404(
+            Dataset.objects.for_tenant(self.tenant).select_related("project", "uploaded_by", "parent"),
+            pk=self.kwargs["dataset_id"],
+            project_id=self.kwargs["project_id"],
+        )
+
+    def get_template_names(self) -> list[str]:
+        # While a large file is being checked the page polls this partial (HTMX) for progress.
+        if self.request.headers.get("HX-Request") and self.request.GET.get("part") == "status":
+            return ["datasets/_status.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        dataset = self.get_dataset()
+        report = dataset.report or {}
+        findings = [
+            {**f, "more": f["count"] - len(f["rows"]) if f.get("rows") else 0} for f in report.get("findings", [])
+        ]
+        labels = report.get("labels", [])
+        context.update(
+            project=dataset.project,
+            dataset=dataset,
+            report=report,
+            errors=[f for f in findings if f["severity"] == "error"],
+            warnings=[f for f in findings if f["severity"] == "warning"],
+            notes=[f for f in findings if f["severity"] == "info"],
+            chart={
+                "labels": [label["name"] for label in labels[:60]],
+                "counts": [label["count"] for label in labels[:60]],
+            },
+            more_labels=max(0, len(labels) - 60),
+            checking=dataset.status == DatasetStatus.CHECKING,
+            can_write=self.membership.has_role(self.write_role),
+            versions=Dataset.objects.for_tenant(self.tenant)
+            .filter(project=dataset.project, name=dataset.name)
+            .order_by("version"),
+        )
+        return context
+
+
+class DatasetFixView(ProjectTenantView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        project = self.get_project()
+        try:
+            fixed, _ = services.dataset_apply_fixes(
+                tenant=self.tenant, dataset_id=UUID(str(kwargs["dataset_id"])), by=self.user
+            )
+        except ServiceError as error:
+            messages.error(request, error.message)
+            return redirect(
+                "dashboard:dataset-detail",
+                tenant_slug=self.tenant.slug,
+                project_id=project.pk,
+                dataset_id=kwargs["dataset_id"],
+            )
+        messages.success(request, f"Made version {fixed.version} with the fixes applied; the original is unchanged.")
+        return redirect(
+            "dashboard:dataset-detail", tenant_slug=self.tenant.slug, project_id=project.pk, dataset_id=fixed.pk
+        )
+
+
+class DatasetDeleteView(ProjectTenantView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        project = self.get_project()
+        try:
+            services.dataset_delete(tenant=self.tenant, dataset_id=UUID(str(kwargs["dataset_id"])))
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Dataset deleted, with its stored file.")
+        return redirect("dashboard:dataset-list", tenant_slug=self.tenant.slug, project_id=project.pk)

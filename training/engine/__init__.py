@@ -1,0 +1,58 @@
+"""The training core: texts and labels in, a fine-tuned classifier artifact and its evaluation out.
+
+No Django here (an import-linter contract in pyproject.toml holds it): ``training.runner`` passes plain
+data, a progress callback and a stop check. The modules:
+
+- ``loop``: ``fine_tune``, its configuration, progress and result; resumable from per-epoch checkpoints.
+- ``modeling``: build a model (full, LoRA, AdaLoRA), precision and device choice, the schedule.
+- ``data``: tokenizing, length-sorted batches, the stratified validation split.
+- ``evaluation``: per-class precision/recall/F1, confusion matrix, thresholds.
+- ``artifacts``: checkpoints and the saved model directory.
+- ``base_models``: the base encoders this installation offers, and their tokenizers.
+"""
+
+from training.engine import data
+from training.engine.loop import (
+    ARTIFACT_DIR,
+    DEVICES,
+    METHODS,
+    Progress,
+    TrainConfig,
+    TrainingCancelled,
+    TrainingDataError,
+    TrainResult,
+    defaults_for,
+    fine_tune,
+    train_step,
+)
+from training.engine.modeling import (
+    Precision,
+    build_model,
+    choose_precision,
+    linear_schedule,
+    load_artifact_model,
+    predict_logits,
+    seed_everything,
+)
+
+__all__ = [
+    "ARTIFACT_DIR",
+    "DEVICES",
+    "METHODS",
+    "Precision",
+    "Progress",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingCancelled",
+    "TrainingDataError",
+    "build_model",
+    "choose_precision",
+    "data",
+    "defaults_for",
+    "fine_tune",
+    "linear_schedule",
+    "load_artifact_model",
+    "predict_logits",
+    "seed_everything",
+    "train_step",
+]

@@ -1,0 +1,18 @@
+"""Writes of the webhooks app: endpoints (register, change, delete, test), events, deliveries."""
+
+from webhooks.services.delivery import deliver, deliveries_due_for_dispatch, delivery_claim, retry_delay
+from webhooks.services.endpoints import endpoint_create, endpoint_delete, endpoint_update, send_test_event
+from webhooks.services.events import emit_event, new_event_id
+
+__all__ = [
+    "deliver",
+    "deliveries_due_for_dispatch",
+    "delivery_claim",
+    "emit_event",
+    "endpoint_create",
+    "endpoint_delete",
+    "endpoint_update",
+    "new_event_id",
+    "retry_delay",
+    "send_test_event",
+]
