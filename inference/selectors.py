@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Trunc
 
-from inference.models import Monitor
-from projects.models import Project
+from inference.models import (
+    Alert,
+    AlertRule,
+    BatchPrediction,
+    BatchStatus,
+    Feedback,
+    FeedbackStatus,
+    Monitor,
+    MonitorEvent,
+)
+from projects.models import Dataset, DatasetStatus, Project
 from tenants import lookups
-from tenants.errors import Conflict
+from tenants.errors import Conflict, InvalidInput
 from tenants.models import Tenant
 from training.models import ModelVersion
+
+BUCKETS = ("minute", "hour", "day")
 
 _served: lookups.LookupCache[ModelVersion] = lookups.LookupCache()
 
@@ -50,5 +64,79 @@ def served_version(
     return _served.get((str(tenant_id), str(project_id)), load)
 
 
+# --- monitors --------------------------------------------------------------------------------------------
+
+
 def monitors_of(*, tenant: Tenant, project: Project) -> QuerySet[Monitor]:
     return Monitor.objects.for_tenant(tenant).filter(project=project)
+
+
+def monitor_of(*, tenant: Tenant, project_id: UUID | str, monitor_id: UUID | str) -> Monitor | None:
+    """One monitor of the project, with its project, or None."""
+    monitors = Monitor.objects.for_tenant(tenant).select_related("project")
+    return monitors.filter(project_id=project_id, pk=monitor_id).first()
+
+
+def rules_of(*, tenant: Tenant, monitor: Monitor) -> QuerySet[AlertRule]:
+    return AlertRule.objects.for_tenant(tenant).filter(monitor=monitor)
+
+
+def alerts_of(*, tenant: Tenant, monitor: Monitor) -> QuerySet[Alert]:
+    """The monitor's alerts, latest first."""
+    return Alert.objects.for_tenant(tenant).filter(monitor=monitor)
+
+
+def label_series(*, tenant: Tenant, monitor: Monitor, since: datetime, bucket: str = "hour") -> list[dict[str, Any]]:
+    """Counts of each top label per time bucket since ``since``, oldest first (for the chart)."""
+    if bucket not in BUCKETS:
+        raise InvalidInput(f"bucket must be one of {', '.join(BUCKETS)}.", field="bucket")
+    rows = (
+        MonitorEvent.objects.for_tenant(tenant)
+        .filter(monitor=monitor, occurred_at__gte=since)
+        .annotate(bucket=Trunc("occurred_at", bucket))
+        .values("bucket", "label")
+        .annotate(n=Count("id"))
+        .order_by("bucket")
+    )
+    series: dict[datetime, dict[str, int]] = {}
+    for row in rows:
+        series.setdefault(row["bucket"], {})[row["label"]] = row["n"]
+    return [{"start": start, "total": sum(labels.values()), "labels": labels} for start, labels in series.items()]
+
+
+# --- batch predictions -------------------------------------------------------------------------------------
+
+
+def batches_of(*, tenant: Tenant, project: Project) -> QuerySet[BatchPrediction]:
+    """The project's batch jobs, latest first."""
+    return BatchPrediction.objects.for_tenant(tenant).filter(project=project)
+
+
+def finished_batch(*, tenant: Tenant, project_id: UUID | str, batch_id: UUID | str) -> BatchPrediction | None:
+    """A job of the project that has succeeded (its results exist), or None."""
+    jobs = BatchPrediction.objects.for_tenant(tenant).filter(project_id=project_id, status=BatchStatus.SUCCEEDED)
+    return jobs.filter(pk=batch_id).first()
+
+
+# --- feedback ----------------------------------------------------------------------------------------------
+
+
+def feedback_of(*, tenant: Tenant, project: Project, status: str | None = None) -> QuerySet[Feedback]:
+    """The project's feedback, latest first; only of ``status`` when one is given."""
+    feedback = Feedback.objects.for_tenant(tenant).filter(project=project)
+    return feedback if status is None else feedback.filter(status=status)
+
+
+def feedback_pending(*, tenant: Tenant, project: Project) -> QuerySet[Feedback]:
+    """The review list: texts waiting for a person."""
+    return feedback_of(tenant=tenant, project=project, status=FeedbackStatus.PENDING)
+
+
+def feedback_reviewed_ready(*, tenant: Tenant, project: Project) -> QuerySet[Feedback]:
+    """Accepted texts not yet added to a training dataset."""
+    return feedback_of(tenant=tenant, project=project, status=FeedbackStatus.ACCEPTED).filter(dataset__isnull=True)
+
+
+def ready_datasets_of(*, tenant: Tenant, project: Project) -> QuerySet[Dataset]:
+    """The project's checked datasets (the review list offers them as a base for a new one)."""
+    return Dataset.objects.for_tenant(tenant).filter(project=project, status=DatasetStatus.READY)

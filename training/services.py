@@ -356,14 +356,6 @@ def _announce_deployed(version: ModelVersion) -> None:
     )
 
 
-def queue_position(run: TrainingRun) -> int | None:
-    """How many runs of all tenants wait ahead of this one (None unless it is queued)."""
-    if run.status != RunStatus.QUEUED:
-        return None
-    with db.system_context():
-        return TrainingRun.all_tenants.filter(status=RunStatus.QUEUED, created_at__lt=run.created_at).count()
-
-
 def default_token_counter() -> Callable[[list[str]], list[int]] | None:
     """Counts tokens as the default base model's tokenizer does; None when that model is not installed."""
     try:

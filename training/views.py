@@ -14,7 +14,7 @@ from django.views.generic import TemplateView
 from projects.models import Dataset, DatasetStatus
 from projects.views import ProjectTenantView
 from tenants.errors import ServiceError
-from training import services
+from training import selectors, services
 from training.models import Method, ModelVersion, TrainingRun
 
 
@@ -95,7 +95,7 @@ class RunDetailView(ProjectTenantView, TemplateView):
                 "loss": [entry.get("train_loss") for entry in run.history],
                 "f1": [entry.get("val_macro_f1") for entry in run.history],
             },
-            queue_position=services.queue_position(run),
+            queue_position=selectors.queue_position(run=run),
             version=ModelVersion.objects.for_tenant(self.tenant).filter(training_run=run).first(),
             can_write=self.membership.has_role(self.write_role),
         )

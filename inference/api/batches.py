@@ -15,6 +15,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from inference import selectors
 from inference.api.serializers import BatchCreateSerializer, BatchPredictionSerializer
 from inference.models import BatchPrediction, BatchStatus
 from inference.services import batches
@@ -34,7 +35,7 @@ class ProjectBatchPredictionsViewSet(ProjectScopedMixin, viewsets.GenericViewSet
     write_scope = ApiKeyScope.PREDICT
 
     def list(self, request: Request, project_pk: UUID) -> Response:
-        page = self.paginate_queryset(self.get_queryset().filter(project=self.url_project()))
+        page = self.paginate_queryset(selectors.batches_of(tenant=self.tenant, project=self.url_project()))
         return self.get_paginated_response(BatchPredictionSerializer(page, many=True).data)
 
     @extend_schema(
@@ -82,4 +83,7 @@ class BatchPredictionViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, views
         job = self.get_object()
         if job.status != BatchStatus.SUCCEEDED:
             raise Conflict(f"The job is {job.status}; results come when it has succeeded.", code="not_ready")
-        return batches.results_download(job)
+        download = batches.results_download(job)
+        return FileResponse(
+            download.file, as_attachment=True, filename=download.filename, content_type=download.content_type
+        )

@@ -10,6 +10,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from inference import selectors
 from inference.models import Feedback, FeedbackStatus
 from inference.services.feedback import feedback_create
 from projects.api.base import ProjectScopedMixin
@@ -57,11 +58,11 @@ class ProjectFeedbackViewSet(ProjectScopedMixin, viewsets.GenericViewSet[Feedbac
         parameters=[OpenApiParameter("status", str, enum=FeedbackStatus.values, description="Only this status.")]
     )
     def list(self, request: Request, project_pk: UUID) -> Response:
-        queryset = self.get_queryset().filter(project=self.url_project())
         wanted = request.query_params.get("status")
-        if wanted in FeedbackStatus.values:
-            queryset = queryset.filter(status=wanted)
-        page = self.paginate_queryset(queryset)
+        status_filter = wanted if wanted in FeedbackStatus.values else None
+        page = self.paginate_queryset(
+            selectors.feedback_of(tenant=self.tenant, project=self.url_project(), status=status_filter)
+        )
         return self.get_paginated_response(FeedbackSerializer(page, many=True).data)
 
     @extend_schema(request=FeedbackCreateSerializer, responses={201: FeedbackSerializer})

@@ -15,7 +15,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inference.models import Alert, AlertRule, Monitor, RuleKind
+from inference import selectors
+from inference.models import AlertRule, Monitor, RuleKind
 from inference.services import monitors
 from tenants.api.base import TenantModelViewSet, TenantScopedMixin
 from tenants.errors import Conflict, InvalidInput, NotFound
@@ -134,8 +135,7 @@ class MonitorViewSet(TenantModelViewSet):
     @action(detail=True, methods=["get"])
     def alerts(self, request: Request, pk: UUID) -> Response:
         monitor = self.get_object()
-        alerts = Alert.objects.for_tenant(self.tenant).filter(monitor=monitor)
-        page = self.paginate_queryset(alerts)
+        page = self.paginate_queryset(selectors.alerts_of(tenant=self.tenant, monitor=monitor))
         return self.get_paginated_response([monitors.alert_json(a) for a in page or []])
 
     @extend_schema(
@@ -157,14 +157,15 @@ class MonitorViewSet(TenantModelViewSet):
             raise InvalidInput("hours must be a whole number from 1 to 2160.", field="hours")
         since = timezone.now() - timedelta(hours=hours)
         bucket = request.query_params.get("bucket", "hour")
-        return Response({"buckets": monitors.label_series(monitor=monitor, since=since, bucket=bucket)})
+        series = selectors.label_series(tenant=self.tenant, monitor=monitor, since=since, bucket=bucket)
+        return Response({"buckets": series})
 
     @extend_schema(request=AlertRuleSerializer, responses={200: AlertRuleSerializer, 201: AlertRuleSerializer})
     @action(detail=True, methods=["get", "post"])
     def rules(self, request: Request, pk: UUID) -> Response:
         monitor = self.get_object()
         if request.method == "GET":
-            rules = AlertRule.objects.for_tenant(self.tenant).filter(monitor=monitor)
+            rules = selectors.rules_of(tenant=self.tenant, monitor=monitor)
             return Response(AlertRuleSerializer(rules, many=True).data)
         serializer = AlertRuleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -31,7 +31,7 @@ class PredictView(ProjectScopedMixin, generics.GenericAPIView[Any]):
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
         # The one renderer is JSON: a client that takes anything, or JSON, gets it without DRF's
-        # negotiation (a twentieth of a 1-text request's time). Any other Accept, or ?format=, is
+        # negotiation, a noticeable share of a 1-text request's time. Any other Accept, or ?format=, is
         # negotiated as everywhere else (406 for a type we do not make).
         accept = request.META.get("HTTP_ACCEPT", "*/*")
         renderers = self.get_renderers()

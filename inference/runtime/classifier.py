@@ -10,7 +10,7 @@ sorted by length into batches, BERT models computed on packed tokens in one Torc
 would otherwise spend a large share of its work on, and no GIL held while it runs), and tokenizing with
 the Rust tokenizer in one call. ``bench/serve.py`` measures the whole against a per-text
 ``transformers.pipeline``. A version is served in bf16 only when its parity check agrees with fp32
-(``parity_check``).
+(``inference.runtime.parity``).
 
 LoRA/AdaLoRA versions share one loaded encoder per base model (``BasePool``): each version holds only
 its low-rank factors and its head (a few hundred KB), and a forward pass runs the shared encoder with
@@ -45,13 +45,7 @@ PRECISIONS = (FP32, BF16)
 MANIFEST = "tunebase.json"
 FACTORS = "lora_factors.safetensors"
 HEAD = "head.safetensors"
-PARITY_TEXTS = "parity_texts.json"
 DEFAULT_BATCH_SIZE = 64
-# Parity bar: the fast path must pick the same label as fp32 this often, and its scores stay this close
-# on 99 % of the texts (one text in a few hundred near a decision boundary may move more; its label is
-# held by the agreement bar).
-MIN_AGREEMENT = 0.995
-MAX_SCORE_DIFF = 0.05
 
 
 class ArtifactError(RuntimeError):
@@ -254,7 +248,6 @@ def load(
     manifest = Manifest.read(directory)
     dtype = _dtype(precision)
     target = _device(device)
-    tokenizer = _tokenizer(directory, manifest.max_length)
     common: dict[str, Any] = {
         "label_names": manifest.label_names,
         "multi_label": manifest.multi_label,
@@ -262,13 +255,18 @@ def load(
         "precision": precision,
         "device": target,
         "max_length": manifest.max_length,
-        "_tokenizer": tokenizer,
+        "_tokenizer": _tokenizer(directory, manifest.max_length),
     }
     if manifest.method != "full" and (directory / FACTORS).is_file() and (directory / HEAD).is_file():
         base_path = Path(base_model_path or manifest.base_model_path)
         base = (bases if bases is not None else BasePool()).get(base_path, precision, target)
         return _adapter_classifier(directory, base, dtype, _output(manifest), common)
+    model = _own_model(directory, manifest, base_model_path).to(device=target, dtype=dtype).eval()
+    return _own_classifier(model, target, _output(manifest), common)
 
+
+def _own_model(directory: Path, manifest: Manifest, base_model_path: Path | str | None) -> Any:
+    """The version's own copy of the weights: a full fine-tune, or an adapter merged into its base."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -276,15 +274,16 @@ def load(
     if manifest.method == "full":
         from transformers import AutoModelForSequenceClassification
 
-        model = AutoModelForSequenceClassification.from_pretrained(str(directory))
-    else:  # an adapter without the factors file: peft applies it to a private copy of the encoder
-        from training.engine.modeling import load_artifact_model
+        return AutoModelForSequenceClassification.from_pretrained(str(directory))
+    # an adapter without the factors file: peft applies it to a private copy of the encoder
+    from training.engine.modeling import load_artifact_model
 
-        model = load_artifact_model(directory, base_model_path).merge_and_unload()  # type: ignore[operator]
-    model = model.to(device=target, dtype=dtype).eval()
-    pad_id = int(model.config.pad_token_id or 0)
+    return load_artifact_model(directory, base_model_path).merge_and_unload()  # type: ignore[operator]
+
+
+def _own_classifier(model: Any, target: torch.device, output: str, common: dict[str, Any]) -> Classifier:
+    """A classifier over a model of its own: the packed forward where it applies, else the model's."""
     prepared = _packed(model.config, dict(model.named_parameters()))
-    output = _output(manifest)
     if prepared is not None:
         fast = packed.pack(prepared)  # the model itself is not kept: these are its weights now
 
@@ -292,6 +291,8 @@ def load(
             return packed.logits(fast, token_ids, target, output)
 
         return Classifier(**common, nbytes=fast.nbytes, _forward=packed_forward)
+
+    pad_id = int(model.config.pad_token_id or 0)
 
     def forward(token_ids: list[list[int]]) -> torch.Tensor:
         input_ids, mask = _pad(token_ids, pad_id)
@@ -363,73 +364,6 @@ def _adapter_classifier(
     return Classifier(**common, nbytes=nbytes, _forward=forward, shared_base=base)
 
 
-# --- parity of the fast path ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ParityReport:
-    precision: str  # the path that was checked against fp32
-    texts: int
-    agreement: float  # share of texts whose top label matches fp32's (multi-label: same label set)
-    max_score_diff: float
-    p99_score_diff: float
-    passed: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "precision": self.precision,
-            "texts": self.texts,
-            "agreement": self.agreement,
-            "max_score_diff": self.max_score_diff,
-            "p99_score_diff": self.p99_score_diff,
-            "passed": self.passed,
-        }
-
-
-def parity_texts(artifact_dir: Path | str) -> list[str]:
-    """The validation texts saved with the artifact for this check (empty for older artifacts)."""
-    path = Path(artifact_dir) / PARITY_TEXTS
-    return [str(t) for t in json.loads(path.read_text())] if path.is_file() else []
-
-
-def parity_check(
-    artifact_dir: Path | str,
-    texts: Sequence[str] | None = None,
-    *,
-    precision: str = BF16,
-    base_model_path: Path | str | None = None,
-) -> ParityReport:
-    """Does ``precision`` answer like fp32 on the version's validation texts? (>= 99.5 % the same label, and
-    scores within MAX_SCORE_DIFF on 99 % of them)."""
-    sample = list(texts) if texts is not None else parity_texts(artifact_dir)
-    if not sample:
-        return ParityReport(precision, 0, 0.0, 1.0, 1.0, False)
-    reference = load(artifact_dir, precision=FP32, base_model_path=base_model_path)
-    candidate = load(artifact_dir, precision=precision, base_model_path=base_model_path)
-    return compare_scores(
-        reference.predict_proba(sample),
-        candidate.predict_proba(sample),
-        precision=precision,
-        thresholds=reference.thresholds if reference.multi_label else None,
-    )
-
-
-def compare_scores(
-    expected: np.ndarray, got: np.ndarray, *, precision: str, thresholds: np.ndarray | None = None
-) -> ParityReport:
-    """The parity verdict for fp32 scores ``expected`` against the fast path's ``got`` (one row per text);
-    ``thresholds`` for multi-label models, whose label sets must then match."""
-    if thresholds is not None:
-        same = ((expected >= thresholds) == (got >= thresholds)).all(axis=1)
-    else:
-        same = expected.argmax(axis=1) == got.argmax(axis=1)
-    agreement = float(same.mean())
-    per_text = np.abs(expected - got).max(axis=1)
-    p99 = float(np.percentile(per_text, 99))
-    passed = agreement >= MIN_AGREEMENT and p99 <= MAX_SCORE_DIFF
-    return ParityReport(precision, len(expected), agreement, float(per_text.max()), p99, passed)
-
-
 __all__ = [
     "BF16",
     "FP32",
@@ -437,11 +371,7 @@ __all__ = [
     "BasePool",
     "Classifier",
     "Manifest",
-    "ParityReport",
     "SharedBase",
     "bf16_supported",
-    "compare_scores",
     "load",
-    "parity_check",
-    "parity_texts",
 ]

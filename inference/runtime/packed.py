@@ -217,10 +217,10 @@ def logits(model: Prepared, token_ids: list[list[int]], device: torch.device, ou
         [model.word, model.position, model.token_type, model.ln_w, model.ln_b],
         model.layers,
         [model.pooler_w, model.pooler_b, model.head_w, model.head_b],
-        shape.heads,
-        shape.eps,
-        _ACTIVATIONS[shape.activation],
-        output,
+        heads=shape.heads,
+        eps=shape.eps,
+        activation=_ACTIVATIONS[shape.activation],
+        output=output,
     )
     return scores[: len(token_ids)]
 
@@ -274,13 +274,7 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, activatio
     """``x @ weight.T + bias``, then ``activation`` ("" for none, "relu", or GELU's "none" or "tanh"),
     in one oneDNN call where ``pack`` packed the weight."""
     if weight.is_mkldnn:
-        if activation == "":
-            return _packed_plain(x, weight, bias)
-        if activation == "relu":
-            return _packed_relu(x, weight, bias)
-        if activation == "tanh":
-            return _packed_gelu_tanh(x, weight, bias)
-        return _packed_gelu(x, weight, bias)
+        return _packed_linear(x, weight, bias, activation)
     y = F.linear(x, weight, bias)
     if activation == "":
         return y
@@ -289,12 +283,24 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, activatio
     return F.gelu(y, approximate=activation)
 
 
+def _packed_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, activation: str) -> torch.Tensor:
+    """``_linear`` on a weight ``pack`` packed: the oneDNN call with the activation fused in."""
+    if activation == "":
+        return _packed_plain(x, weight, bias)
+    if activation == "relu":
+        return _packed_relu(x, weight, bias)
+    if activation == "tanh":
+        return _packed_gelu_tanh(x, weight, bias)
+    return _packed_gelu(x, weight, bias)
+
+
 def _encode(
     flat: torch.Tensor,
     lengths: torch.Tensor,
     embeddings: list[torch.Tensor],
     layers: list[torch.Tensor],
     heads_w: list[torch.Tensor],
+    *,
     heads: int,
     eps: float,
     activation: str,

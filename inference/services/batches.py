@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
@@ -25,7 +26,6 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
-from django.http import FileResponse
 from django.utils import timezone
 
 from billing.models import UsageKind
@@ -232,6 +232,12 @@ def batch_run(*, tenant_id: str, batch_id: str) -> BatchPrediction | None:
         error_id = uuid.uuid4().hex[:12]
         logger.exception("batch prediction failed with an internal error id=%s", error_id)
         return _finish_failed(job, "internal_error", f"Something went wrong on our side (error id {error_id}).")
+    return _finish_succeeded(job, (done, predicted, failed), stored)
+
+
+def _finish_succeeded(job: BatchPrediction, counts: tuple[int, int, int], result_file: str) -> BatchPrediction:
+    """Mark the job done and bill the texts it predicted, in one transaction: billed once, or not done."""
+    done, predicted, failed = counts
     with transaction.atomic():
         _save_progress(
             job,
@@ -240,7 +246,7 @@ def batch_run(*, tenant_id: str, batch_id: str) -> BatchPrediction | None:
             rows_predicted=predicted,
             rows_failed=failed,
             progress=1.0,
-            result_file=stored,
+            result_file=result_file,
             finished_at=timezone.now(),
         )
         if predicted:
@@ -282,12 +288,20 @@ def batch_fail_lost(*, tenant_id: str, batch_id: str) -> None:
         _finish_failed(job, "internal_error", "The job could not finish; start it again.")
 
 
-def results_download(job: BatchPrediction) -> FileResponse:
-    """The job's results CSV as a download named after its input file."""
+@dataclass(frozen=True)
+class Download:
+    """A stored file to send as an attachment: the view that answers owns (and closes, by sending) ``file``."""
+
+    file: IO[bytes]
+    filename: str
+    content_type: str
+
+
+def results_download(job: BatchPrediction) -> Download:
+    """The job's results CSV, opened, with a download name after its input file."""
     stem = job.name.rsplit(".", 1)[0] or "batch"
-    return FileResponse(
-        default_storage.open(job.result_file, "rb"),
-        as_attachment=True,
+    return Download(
+        file=cast(IO[bytes], default_storage.open(job.result_file, "rb")),
         filename=f"{stem}-predictions.csv",
         content_type="text/csv; charset=utf-8",
     )

@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from inference import selectors
 from inference.models import Feedback, FeedbackSource, FeedbackStatus
 from projects import ingest
 from projects.models import Dataset, DatasetStatus, Project
@@ -103,17 +104,11 @@ def feedback_review(
     return feedback
 
 
-def reviewed_ready(*, tenant: Tenant, project: Project) -> Any:
-    return Feedback.objects.for_tenant(tenant).filter(
-        project=project, status=FeedbackStatus.ACCEPTED, dataset__isnull=True
-    )
-
-
 def feedback_to_dataset(
     *, tenant: Tenant, project: Project, base_dataset_id: UUID | None = None, user: User | None = None
 ) -> Dataset:
     """A new dataset: the base dataset's usable rows (if one is named) plus every accepted, unused text."""
-    accepted = list(reviewed_ready(tenant=tenant, project=project).order_by("created_at"))
+    accepted = list(selectors.feedback_reviewed_ready(tenant=tenant, project=project).order_by("created_at"))
     if not accepted:
         raise Conflict("No reviewed texts to add: accept some in the review list first.", code="nothing_reviewed")
     base = None

@@ -11,14 +11,13 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, QuerySet
-from django.db.models.functions import Trunc
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from inference import selectors
 from inference.models import Alert, AlertRule, Monitor, MonitorEvent, RuleKind
 from inference.services import alerting
-from inference.services.predict import predict
+from inference.services.predict import Predicted, predictions_compute, predictions_record
 from projects.models import Project
 from tenants import db
 from tenants.errors import Conflict, InvalidInput, NotFound
@@ -28,7 +27,6 @@ from webhooks.services import emit_event
 
 EXAMPLES = 5
 FUTURE_TOLERANCE = timedelta(minutes=5)
-BUCKETS = ("minute", "hour", "day")
 
 
 def monitor_create(*, tenant: Tenant, project_id: UUID, name: str) -> Monitor:
@@ -58,6 +56,13 @@ def rule_create(*, tenant: Tenant, monitor: Monitor, **fields: Any) -> AlertRule
     return AlertRule.objects.for_tenant(tenant).create(tenant=tenant, monitor=monitor, **fields)
 
 
+def rule_delete(*, tenant: Tenant, monitor: Monitor, rule_id: UUID) -> None:
+    """Delete one rule of the monitor (its alerts stay, without their rule)."""
+    deleted, _ = AlertRule.objects.for_tenant(tenant).filter(monitor=monitor, pk=rule_id).delete()
+    if not deleted:
+        raise NotFound("No such rule.")
+
+
 # --- events -------------------------------------------------------------------------------------------
 
 
@@ -82,41 +87,52 @@ def _times(events: Sequence[PostedEvent], now: datetime) -> list[datetime]:
 def events_post(
     *, tenant: Tenant, monitor: Monitor, events: Sequence[PostedEvent], api_key: ApiKey | None = None
 ) -> dict[str, Any]:
-    """Classify and store the events, then evaluate the monitor's rules at the latest event's time."""
+    """Classify and store the events, then evaluate the monitor's rules at the latest event's time.
+
+    The model runs first, outside any transaction; then the events, their usage and the rules' outcome
+    are written in one short transaction: all of it, or (when a write fails) none.
+    """
     if not monitor.is_active:
         raise Conflict("This monitor is paused; resume it to post events.", code="monitor_paused")
     times = _times(events, timezone.now())
-    with transaction.atomic():
-        answer = predict(project=monitor.project, texts=[e.text for e in events], api_key=api_key)
-        version_id = answer["model_version"]["id"]
-        rows = []
-        for event, at, prediction in zip(events, times, answer["predictions"], strict=True):
-            counted = [prediction["label"]] if "label" in prediction else _above(prediction)
-            top = prediction["labels"][0]
-            rows.append(
-                MonitorEvent(
-                    tenant=tenant,
-                    monitor=monitor,
-                    model_version_id=version_id,
-                    occurred_at=at,
-                    text=event.text,
-                    source=event.source[:100],
-                    metadata=event.metadata or {},
-                    label=top["name"],
-                    score=top["score"],
-                    labels_text="|" + "|".join(counted) + "|",
-                )
-            )
-        MonitorEvent.objects.for_tenant(tenant).bulk_create(rows)
+    predicted = predictions_compute(project=monitor.project, texts=[e.text for e in events])
+    with db.write_transaction():
+        predictions_record(predicted=predicted, api_key=api_key)
+        rows = _events_store(tenant, monitor, events, times, predicted)
         fired = rules_evaluate(tenant=tenant, monitor=monitor, at=max(times))
     return {
-        "model_version": answer["model_version"],
+        "model_version": predicted.answer()["model_version"],
         "events": [
             {"id": str(row.pk), "time": row.occurred_at, "label": row.label, "score": row.score, **prediction}
-            for row, prediction in zip(rows, answer["predictions"], strict=True)
+            for row, prediction in zip(rows, predicted.predictions, strict=True)
         ],
         "alerts": fired,
     }
+
+
+def _events_store(
+    tenant: Tenant, monitor: Monitor, events: Sequence[PostedEvent], times: list[datetime], predicted: Predicted
+) -> list[MonitorEvent]:
+    """One row per event with what the model said of it, and the labels the rules count."""
+    rows = []
+    for event, at, prediction in zip(events, times, predicted.predictions, strict=True):
+        counted = [prediction["label"]] if "label" in prediction else _above(prediction)
+        top = prediction["labels"][0]
+        rows.append(
+            MonitorEvent(
+                tenant=tenant,
+                monitor=monitor,
+                model_version=predicted.version,
+                occurred_at=at,
+                text=event.text,
+                source=event.source[:100],
+                metadata=event.metadata or {},
+                label=top["name"],
+                score=top["score"],
+                labels_text="|" + "|".join(counted) + "|",
+            )
+        )
+    return MonitorEvent.objects.for_tenant(tenant).bulk_create(rows)
 
 
 def _above(prediction: dict[str, Any]) -> list[str]:
@@ -202,25 +218,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     }
 
 
-# --- reading the stream -------------------------------------------------------------------------------
-
-
-def label_series(*, monitor: Monitor, since: datetime, bucket: str = "hour") -> list[dict[str, Any]]:
-    """Counts of each top label per time bucket since ``since``, oldest first (for the chart)."""
-    if bucket not in BUCKETS:
-        raise InvalidInput(f"bucket must be one of {', '.join(BUCKETS)}.", field="bucket")
-    rows = (
-        MonitorEvent.objects.for_tenant(monitor.tenant_id)
-        .filter(monitor=monitor, occurred_at__gte=since)
-        .annotate(bucket=Trunc("occurred_at", bucket))
-        .values("bucket", "label")
-        .annotate(n=Count("id"))
-        .order_by("bucket")
-    )
-    series: dict[datetime, dict[str, int]] = {}
-    for row in rows:
-        series.setdefault(row["bucket"], {})[row["label"]] = row["n"]
-    return [{"start": start, "total": sum(labels.values()), "labels": labels} for start, labels in series.items()]
+# --- retention ---------------------------------------------------------------------------------------
 
 
 def events_purge_expired() -> int:

@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
-from inference.models import (
-    BatchPrediction,
-    BatchStatus,
-)
-from inference.selectors import active_version
+from inference import selectors
 from inference.services import batches
 from projects.views.base import ProjectTenantView
 from tenants.errors import ServiceError
@@ -34,13 +30,13 @@ class BatchListView(ProjectTenantView, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         project = self.get_project()
-        jobs = list(BatchPrediction.objects.for_tenant(self.tenant).filter(project=project)[:50])
+        jobs = list(selectors.batches_of(tenant=self.tenant, project=project)[:50])
         context.update(
             project=project,
             can_write=self.can_write,
             jobs=jobs,
             running=any(not job.is_finished for job in jobs),
-            deployed=active_version(project=project),
+            deployed=selectors.active_version(project=project),
         )
         return context
 
@@ -68,12 +64,11 @@ class BatchListView(ProjectTenantView, TemplateView):
 
 
 class BatchResultsView(ProjectTenantView):
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        job = (
-            BatchPrediction.objects.for_tenant(self.tenant)
-            .filter(project_id=kwargs["project_id"], pk=kwargs["batch_id"], status=BatchStatus.SUCCEEDED)
-            .first()
-        )
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> FileResponse:
+        job = selectors.finished_batch(tenant=self.tenant, project_id=kwargs["project_id"], batch_id=kwargs["batch_id"])
         if job is None:
             raise Http404("No such finished batch prediction.")
-        return batches.results_download(job)
+        download = batches.results_download(job)
+        return FileResponse(
+            download.file, as_attachment=True, filename=download.filename, content_type=download.content_type
+        )

@@ -12,16 +12,11 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from inference.models import (
-    Alert,
-    AlertRule,
-    Monitor,
-    RuleKind,
-)
-from inference.selectors import active_version
+from inference import selectors
+from inference.models import Monitor, RuleKind
 from inference.services import monitors
 from projects.views.base import ProjectTenantView
-from tenants.errors import ServiceError
+from tenants.errors import NotFound, ServiceError
 from tenants.models import Role
 
 
@@ -29,11 +24,8 @@ class _MonitorView(ProjectTenantView):
     write_role = Role.MEMBER
 
     def get_monitor(self) -> Monitor:
-        monitor = (
-            Monitor.objects.for_tenant(self.tenant)
-            .select_related("project")
-            .filter(project_id=self.kwargs["project_id"], pk=self.kwargs["monitor_id"])
-            .first()
+        monitor = selectors.monitor_of(
+            tenant=self.tenant, project_id=self.kwargs["project_id"], monitor_id=self.kwargs["monitor_id"]
         )
         if monitor is None:
             raise Http404("No such monitor.")
@@ -75,26 +67,30 @@ class MonitorDetailView(_MonitorView, TemplateView):
         context = super().get_context_data(**kwargs)
         monitor = self.get_monitor()
         since = timezone.now() - timedelta(hours=24)
-        series = monitors.label_series(monitor=monitor, since=since, bucket="hour")
-        labels = sorted({name for bucket in series for name in bucket["labels"]})
-        chart = {
-            "buckets": [bucket["start"].strftime("%H:%M") for bucket in series],
-            "labels": {name: [b["labels"].get(name, 0) / max(b["total"], 1) for b in series] for name in labels},
-        }
-        version = active_version(project=monitor.project)
+        series = selectors.label_series(tenant=self.tenant, monitor=monitor, since=since, bucket="hour")
+        version = selectors.active_version(project=monitor.project)
         context.update(
             project=monitor.project,
             monitor=monitor,
             can_write=self.can_write,
-            chart=chart,
+            chart=_chart(series),
             events_last_24h=sum(bucket["total"] for bucket in series),
-            rules=AlertRule.objects.for_tenant(self.tenant).filter(monitor=monitor),
-            alerts=Alert.objects.for_tenant(self.tenant).filter(monitor=monitor)[:50],
+            rules=selectors.rules_of(tenant=self.tenant, monitor=monitor),
+            alerts=selectors.alerts_of(tenant=self.tenant, monitor=monitor)[:50],
             label_names=version.label_names if version else [],
             rule_kinds=RuleKind.choices,
             events_url=self.request.build_absolute_uri(f"/api/v1/monitors/{monitor.pk}/events/"),
         )
         return context
+
+
+def _chart(series: list[dict[str, Any]]) -> dict[str, Any]:
+    """The label-share series as the page's chart wants it: bucket times, and each label's share per bucket."""
+    labels = sorted({name for bucket in series for name in bucket["labels"]})
+    return {
+        "buckets": [bucket["start"].strftime("%H:%M") for bucket in series],
+        "labels": {name: [b["labels"].get(name, 0) / max(b["total"], 1) for b in series] for name in labels},
+    }
 
 
 class RuleForm(forms.Form):
@@ -130,8 +126,9 @@ class RuleCreateView(_MonitorView):
 class RuleDeleteView(_MonitorView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         monitor = self.get_monitor()
-        deleted, _ = AlertRule.objects.for_tenant(self.tenant).filter(monitor=monitor, pk=kwargs["rule_id"]).delete()
-        if not deleted:
-            raise Http404("No such rule.")
+        try:
+            monitors.rule_delete(tenant=self.tenant, monitor=monitor, rule_id=kwargs["rule_id"])
+        except NotFound as error:
+            raise Http404(error.message) from None
         messages.success(request, "Alert rule deleted.")
         return self.back(monitor)

@@ -7,8 +7,7 @@ import pytest
 from inference.models import BatchPrediction
 from inference.services import batches
 from tenants.models import Role
-from tests.dashboard.helpers import dashboard_url
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, dashboard_url
 from tests.projects.test_datasets_api import _named
 
 

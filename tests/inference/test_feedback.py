@@ -8,8 +8,7 @@ import pytest
 from inference.models import Feedback
 from projects.models import Dataset
 from tenants.models import Role
-from tests.dashboard.helpers import dashboard_url
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, dashboard_url
 from tests.projects.test_datasets_api import _named
 
 FOOD = "pizza bread cheese soup"

@@ -7,8 +7,7 @@ import pytest
 from inference.models import AlertRule, Monitor
 from inference.services import monitors
 from tenants.models import Role
-from tests.dashboard.helpers import dashboard_url
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, dashboard_url
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import pytest
 
 from billing.models import UsageRecord
 from tenants.models import Role
-from tests.dashboard.helpers import dashboard_url
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, dashboard_url
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

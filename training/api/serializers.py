@@ -4,8 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from training import selectors
 from training.models import Method, ModelVersion, TrainingRun
-from training.services import queue_position
 
 
 class TrainingRunSerializer(serializers.ModelSerializer[TrainingRun]):
@@ -38,7 +38,11 @@ class TrainingRunSerializer(serializers.ModelSerializer[TrainingRun]):
         read_only_fields = fields
 
     def get_queue_position(self, run: TrainingRun) -> int | None:
-        return queue_position(run)
+        # A list passes every run's position, read at once (``selectors.queue_positions``); one run reads its own.
+        positions = self.context.get("queue_positions")
+        if positions is None:
+            return selectors.queue_position(run=run)
+        return positions.get(run.pk)
 
     def get_model_version(self, run: TrainingRun) -> str | None:
         version = getattr(run, "model_version", None)

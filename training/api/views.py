@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from projects.api.base import ProjectScopedMixin
 from tenants.api.base import TenantScopedMixin
-from training import services
+from training import selectors, services
 from training.api.serializers import ModelVersionSerializer, TrainingRunCreateSerializer, TrainingRunSerializer
 from training.models import ModelVersion, TrainingRun
 
@@ -29,7 +29,9 @@ class ProjectTrainingRunsViewSet(ProjectScopedMixin, viewsets.GenericViewSet[Tra
 
     def list(self, request: Request, project_pk: UUID) -> Response:
         page = self.paginate_queryset(self.get_queryset().filter(project=self.url_project()))
-        return self.get_paginated_response(TrainingRunSerializer(page, many=True).data)
+        positions = selectors.queue_positions(runs=page or [])
+        serializer = TrainingRunSerializer(page, many=True, context={"queue_positions": positions})
+        return self.get_paginated_response(serializer.data)
 
     @extend_schema(request=TrainingRunCreateSerializer, responses={202: TrainingRunSerializer})
     def create(self, request: Request, project_pk: UUID) -> Response:
