@@ -108,13 +108,23 @@ def detect_encoding(head: bytes) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in head:
-        pairs = len(head) // 2 or 1
-        nul_even, nul_odd = head[0::2].count(0), head[1::2].count(0)
-        if nul_odd > 0.3 * pairs and nul_even < 0.02 * pairs:
-            return "utf-16-le"
-        if nul_even > 0.3 * pairs and nul_odd < 0.02 * pairs:
-            return "utf-16-be"
-        raise IngestError("not_text", f"The file contains NUL bytes: it is binary, not text. {_SAVE_AS}")
+        return _utf16_without_bom(head)
+    return _utf8_or_legacy(head)
+
+
+def _utf16_without_bom(head: bytes) -> str:
+    """UTF-16 told by where its NUL bytes fall (mostly ASCII text: every other byte); any other NULs: binary."""
+    pairs = len(head) // 2 or 1
+    nul_even, nul_odd = head[0::2].count(0), head[1::2].count(0)
+    if nul_odd > 0.3 * pairs and nul_even < 0.02 * pairs:
+        return "utf-16-le"
+    if nul_even > 0.3 * pairs and nul_odd < 0.02 * pairs:
+        return "utf-16-be"
+    raise IngestError("not_text", f"The file contains NUL bytes: it is binary, not text. {_SAVE_AS}")
+
+
+def _utf8_or_legacy(head: bytes) -> str:
+    """UTF-8 when the head decodes as it (a character cut at its end is fine), else Windows-1252, else Latin-1."""
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
@@ -243,13 +253,7 @@ def cell_text(value: object) -> str:
 
 def sniff(head: bytes, *, whole_file: bool, format_hint: Format | None = None) -> Layout:
     """The layout of a file whose first bytes are ``head`` (all of it when ``whole_file``)."""
-    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise IngestError("empty_file", "The file is empty.")
-    refuse_binary(head)
-    encoding = detect_encoding(head)
-    sample = _decode_sample(head, encoding, whole_file).lstrip("\ufeff")
-    if not sample.strip():
-        raise IngestError("empty_file", "The file is empty.")
+    encoding, sample = _text_sample(head, whole_file)
     notes = []
     if encoding in ("cp1252", "latin-1"):
         notes.append(f"The file is not valid UTF-8; it was read as {_ENCODING_LABELS[encoding]}.")
@@ -261,16 +265,35 @@ def sniff(head: bytes, *, whole_file: bool, format_hint: Format | None = None) -
     if format_hint == Format.JSONL or (format_hint is None and sample.lstrip().startswith("{")):
         layout = _sniff_jsonl(sample, encoding)
         return Layout(**{**layout.__dict__, "notes": tuple(notes)})
+    return _sniff_delimited(sample, encoding, format_hint, tuple(notes))
 
+
+def _text_sample(head: bytes, whole_file: bool) -> tuple[str, str]:
+    """The encoding and the decoded sample (whole lines only, BOM dropped); refuses empty and binary files."""
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise IngestError("empty_file", "The file is empty.")
+    refuse_binary(head)
+    encoding = detect_encoding(head)
+    sample = _decode_sample(head, encoding, whole_file).lstrip("\ufeff")
+    if not sample.strip():
+        raise IngestError("empty_file", "The file is empty.")
+    return encoding, sample
+
+
+def _delimited_rows(sample: str, format_hint: Format | None) -> tuple[str, list[list[str]]]:
+    """The delimiter the format names (without a hint, the one that fits best) and the sample's non-empty rows."""
     if format_hint == Format.COMPREHEND:
-        delimiter, rows = ",", [r for r in csv.reader(io.StringIO(sample)) if r]
-    elif format_hint == Format.TSV:
-        delimiter, rows = "\t", [r for r in csv.reader(io.StringIO(sample), delimiter="\t") if r]
-    elif format_hint == Format.CSV:
-        delimiter, rows = ",", [r for r in csv.reader(io.StringIO(sample)) if r]
-    else:
-        delimiter, rows = _best_delimiter(sample)
+        return ",", [r for r in csv.reader(io.StringIO(sample)) if r]
+    if format_hint == Format.TSV:
+        return "\t", [r for r in csv.reader(io.StringIO(sample), delimiter="\t") if r]
+    if format_hint == Format.CSV:
+        return ",", [r for r in csv.reader(io.StringIO(sample)) if r]
+    return _best_delimiter(sample)
 
+
+def _sniff_delimited(sample: str, encoding: str, format_hint: Format | None, notes: tuple[str, ...]) -> Layout:
+    """CSV, TSV (a header row, columns guessed by name) or Comprehend (no header: label, then text)."""
+    delimiter, rows = _delimited_rows(sample, format_hint)
     comprehend = format_hint == Format.COMPREHEND or (
         format_hint is None and delimiter == "," and not _is_header(rows[0]) and _looks_comprehend(rows)
     )
@@ -294,6 +317,4 @@ def sniff(head: bytes, *, whole_file: bool, format_hint: Format | None = None) -
     if label_column is not None and label_column in columns:
         index = columns.index(label_column)
         multi = _looks_multi_label([row[index] for row in data[:200] if len(row) > index])
-    return Layout(
-        fmt, encoding, delimiter, not comprehend, columns, preview, text_column, label_column, multi, tuple(notes)
-    )
+    return Layout(fmt, encoding, delimiter, not comprehend, columns, preview, text_column, label_column, multi, notes)

@@ -1,7 +1,9 @@
 """Writes for datasets: upload (check inline or in a task), the one-click fix, delete.
 
 Nothing half-written survives a failed upload: a file we cannot read is refused before anything is
-stored, and a stored file whose database row fails to commit is deleted again.
+stored, and a stored file whose database row fails to commit is deleted again. What the data check runs
+with and how its outcome lands on a dataset are in ``dataset_checks`` (its public names stay importable
+from here).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import io
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
@@ -26,11 +28,19 @@ from django.utils import timezone
 
 from projects import ingest
 from projects.models import Dataset, DatasetStatus, Project
-from tenants.errors import Conflict, InvalidInput, NotFound, ServiceError
+from projects.services.dataset_checks import (
+    TooLarge,
+    announce_checked,
+    apply_result,
+    count_tokens,
+    failed_report,
+    ingest_error,
+    limits,
+)
+from projects.services.dataset_checks import set_token_counter as set_token_counter  # registered by training
+from tenants.errors import Conflict, NotFound
 from tenants.models import Tenant
 from tenants.storage import tenant_file_path
-from webhooks.models import EventType
-from webhooks.services import emit_event
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -39,39 +49,6 @@ logger = logging.getLogger(__name__)
 # The stored file's extension per format (batch prediction inputs are stored alike).
 EXTENSIONS = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "comprehend": ".csv"}
 PROGRESS_EVERY_S = 2.0
-
-
-class TooLarge(ServiceError):
-    status = 413
-    code = "too_large"
-
-
-def ingest_error(error: ingest.IngestError) -> ServiceError:
-    """An unreadable file as a service error whose details say where (row, column) the problem is."""
-    details = [{"field": "file", **error.as_dict()}]
-    if error.code == "too_many_rows":
-        return TooLarge(error.message, code=error.code, field="file", details=details)
-    return InvalidInput(error.message, code=error.code, field="file", details=details)
-
-
-def limits() -> ingest.CheckLimits:
-    return ingest.CheckLimits(max_rows=settings.DATASET_MAX_ROWS, token_limit=settings.DEFAULT_MAX_LENGTH)
-
-
-TokenCounter = Callable[[list[str]], list[int]]
-# Counts a text's tokens as the default base model would, for the check's "cut by the token limit"
-# finding. The base models are training's business: it sets this from its AppConfig.ready(), so this app
-# imports nothing above it. Unset (or answering None), lengths are not measured.
-_token_counter: Callable[[], TokenCounter | None] | None = None
-
-
-def set_token_counter(factory: Callable[[], TokenCounter | None]) -> None:
-    global _token_counter
-    _token_counter = factory
-
-
-def _count_tokens() -> TokenCounter | None:
-    return _token_counter() if _token_counter is not None else None
 
 
 @dataclass(frozen=True)
@@ -112,61 +89,6 @@ def dataset_preview(*, stream: BinaryIO, mapping: Mapping = Mapping()) -> dict[s
     }
 
 
-def _apply_result(dataset: Dataset, layout: ingest.Layout, result: ingest.CheckResult) -> None:
-    report = result.report
-    dataset.status = DatasetStatus.READY if result.ok else DatasetStatus.INVALID
-    dataset.format = str(layout.format)
-    dataset.encoding = layout.encoding
-    dataset.text_column = report["text_column"]
-    dataset.label_column = report["label_column"]
-    dataset.multi_label = report["multi_label"]
-    dataset.rows_read = report["rows_read"]
-    dataset.rows_usable = report["rows_usable"]
-    dataset.label_count = report["label_count"]
-    dataset.report = report
-    dataset.progress = 1.0
-    dataset.checked_at = timezone.now()
-
-
-def _announce_checked(dataset: Dataset) -> None:
-    emit_event(
-        tenant=dataset.tenant_id,
-        event_type=EventType.DATASET_CHECKED,
-        data={
-            "dataset_id": str(dataset.pk),
-            "project_id": str(dataset.project_id),
-            "name": dataset.name,
-            "version": dataset.version,
-            "status": dataset.status,
-            "rows_usable": dataset.rows_usable,
-            "errors": dataset.report.get("errors", 0),
-            "warnings": dataset.report.get("warnings", 0),
-        },
-    )
-
-
-def _failed_report(error: ingest.IngestError) -> dict[str, Any]:
-    return {
-        "status": DatasetStatus.INVALID,
-        "rows_read": 0,
-        "rows_usable": 0,
-        "labels": [],
-        "findings": [
-            {
-                "severity": "error",
-                "code": error.code,
-                "message": error.message,
-                "column": error.column,
-                "rows": [error.row] if error.row else [],
-                "count": 1,
-            }
-        ],
-        "errors": 1,
-        "warnings": 0,
-        "fixable": False,
-    }
-
-
 @contextmanager
 def _stored(path: str, stream: IO[bytes]) -> Iterator[str]:
     """Store the file; if what follows fails (the database row), delete it again."""
@@ -199,17 +121,8 @@ def dataset_upload(
     with the same mapping was uploaded to this project before, and that dataset is returned)."""
     if project.tenant_id != tenant.pk:
         raise NotFound("No such project.")
-    limit = settings.DATASET_MAX_UPLOAD_MB * 1024 * 1024
-    if size > limit:
-        raise TooLarge(
-            f"The file is {size / 1e6:,.1f} MB; the most one dataset may be is "
-            f"{settings.DATASET_MAX_UPLOAD_MB} MB. Split it, or remove columns you do not need."
-        )
-    try:
-        layout = ingest.sniff_stream(cast(BinaryIO, stream), format_hint=mapping.format)
-        text_column, label_column = ingest.resolve_columns(layout, mapping.text_column, mapping.label_column)
-    except ingest.IngestError as error:
-        raise ingest_error(error) from None
+    _refuse_too_large(size)
+    layout, text_column, label_column = _sniff_columns(stream, mapping)
     multi_label = layout.multi_label if mapping.multi_label is None else mapping.multi_label
     sha256 = _sha256(stream)
     same = (
@@ -222,22 +135,15 @@ def dataset_upload(
     if same is not None:
         return same, False
 
-    inline = size <= settings.DATASET_INLINE_CHECK_MB * 1024 * 1024
     result = None
-    if inline:
-        try:
-            layout, result = ingest.check_stream(
-                cast(BinaryIO, stream),
-                text_column=text_column,
-                label_column=label_column,
-                multi_label=multi_label,
-                format_hint=mapping.format,
-                limits=limits(),
-                count_tokens=_count_tokens(),
-            )
-        except ingest.IngestError as error:
-            raise ingest_error(error) from None
-
+    if size <= settings.DATASET_INLINE_CHECK_MB * 1024 * 1024:
+        layout, result = _check_inline(
+            stream,
+            text_column=text_column,
+            label_column=label_column,
+            multi_label=multi_label,
+            format_hint=mapping.format,
+        )
     dataset = Dataset(
         tenant=tenant,
         project=project,
@@ -254,7 +160,53 @@ def dataset_upload(
         status=DatasetStatus.CHECKING,
     )
     if result is not None:
-        _apply_result(dataset, layout, result)
+        apply_result(dataset, layout, result)
+    _store_new(dataset, stream, layout, tenant=tenant, project=project, checked=result is not None)
+    return dataset, True
+
+
+def _refuse_too_large(size: int) -> None:
+    limit = settings.DATASET_MAX_UPLOAD_MB * 1024 * 1024
+    if size > limit:
+        raise TooLarge(
+            f"The file is {size / 1e6:,.1f} MB; the most one dataset may be is "
+            f"{settings.DATASET_MAX_UPLOAD_MB} MB. Split it, or remove columns you do not need."
+        )
+
+
+def _sniff_columns(stream: IO[bytes], mapping: Mapping) -> tuple[ingest.Layout, str, str]:
+    """The file's layout and its text and label columns (those mapped, else those guessed)."""
+    try:
+        layout = ingest.sniff_stream(cast(BinaryIO, stream), format_hint=mapping.format)
+        text_column, label_column = ingest.resolve_columns(layout, mapping.text_column, mapping.label_column)
+    except ingest.IngestError as error:
+        raise ingest_error(error) from None
+    return layout, text_column, label_column
+
+
+def _check_inline(
+    stream: IO[bytes], *, text_column: str, label_column: str, multi_label: bool, format_hint: ingest.Format | None
+) -> tuple[ingest.Layout, ingest.CheckResult]:
+    """The data check of a small file, in the request (a large one is checked by a task after commit)."""
+    try:
+        return ingest.check_stream(
+            cast(BinaryIO, stream),
+            text_column=text_column,
+            label_column=label_column,
+            multi_label=multi_label,
+            format_hint=format_hint,
+            limits=limits(),
+            count_tokens=count_tokens(),
+        )
+    except ingest.IngestError as error:
+        raise ingest_error(error) from None
+
+
+def _store_new(
+    dataset: Dataset, stream: IO[bytes], layout: ingest.Layout, *, tenant: Tenant, project: Project, checked: bool
+) -> None:
+    """Store the file and insert the dataset as the next version of its name; then announce its check, or
+    queue it once the row is committed."""
     path = tenant_file_path(
         tenant.pk,
         "projects",
@@ -267,13 +219,12 @@ def dataset_upload(
         dataset.file = stored_name
         dataset.version = _next_version(tenant=tenant, project=project, name=dataset.name)
         dataset.save(force_insert=True)
-        if result is not None:
-            _announce_checked(dataset)
+        if checked:
+            announce_checked(dataset)
         else:
             from projects.tasks import check_dataset
 
             transaction.on_commit(lambda: check_dataset.delay(tenant_id=str(tenant.pk), dataset_id=str(dataset.pk)))
-    return dataset, True
 
 
 def dataset_check_stored(*, tenant_id: UUID | str, dataset_id: UUID | str) -> Dataset | None:
@@ -300,19 +251,19 @@ def dataset_check_stored(*, tenant_id: UUID | str, dataset_id: UUID | str) -> Da
                 multi_label=dataset.multi_label,
                 format_hint=ingest.Format(dataset.format),
                 limits=limits(),
-                count_tokens=_count_tokens(),
+                count_tokens=count_tokens(),
                 progress=progress,
             )
         except ingest.IngestError as error:
             dataset.status = DatasetStatus.INVALID
-            dataset.report = _failed_report(error)
+            dataset.report = failed_report(error)
             dataset.progress = 1.0
             dataset.checked_at = timezone.now()
         else:
-            _apply_result(dataset, layout, result)
+            apply_result(dataset, layout, result)
     with transaction.atomic():
         dataset.save()
-        _announce_checked(dataset)
+        announce_checked(dataset)
     return dataset
 
 

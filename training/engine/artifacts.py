@@ -3,6 +3,9 @@
 A directory is written under a temporary name beside its final place and renamed into place; the
 previous one is moved aside first and removed after, so a kill at any moment leaves either the old or
 the new directory whole (``load_checkpoint`` falls back to the one moved aside).
+
+The model artifact (``save_artifact``): the weights (with LoRA/AdaLoRA, also the head and the low-rank
+factors a server applies to a shared encoder), the tokenizer, the manifest, the report and the parity sample.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import os
 import random
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +24,17 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from training.engine.train_config import TrainConfig
+
 FORMAT_VERSION = 1
+ARTIFACT_DIR = "model"
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
 BEST = "best"
 STATE_FILE = "state.json"
 WEIGHTS_FILE = "weights.safetensors"
+# Validation texts kept in the artifact, for the serving side's check of its optimized path against fp32.
+PARITY_SAMPLE = 512
 
 
 def write_dir_atomically(target: Path, write: Callable[[Path], None]) -> Path:
@@ -152,3 +161,89 @@ def clear_checkpoints(output_dir: Path) -> None:
 
 def directory_size(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+
+
+# --- the model artifact ---------------------------------------------------------------------------
+
+
+def save_artifact(
+    output: Path,
+    *,
+    model: torch.nn.Module,
+    tokenizer: Any,
+    base_name: str,
+    base_path: Path,
+    config: TrainConfig,
+    label_names: list[str],
+    thresholds: dict[str, float],
+    metrics: dict[str, Any],
+    parity_texts: Sequence[str],
+) -> Path:
+    """Write ``output/model`` atomically: weights, tokenizer, manifest, report and the parity sample."""
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "base_model": base_name,
+        "base_model_path": str(base_path),
+        "method": config.method,
+        "label_names": label_names,
+        "multi_label": config.multi_label,
+        "thresholds": thresholds,
+        "max_length": config.max_length,
+        "config": asdict(config),
+    }
+
+    def write(directory: Path) -> None:
+        _write_weights(directory, model, config.method)
+        tokenizer.save_pretrained(str(directory))
+        (directory / "tunebase.json").write_text(json.dumps(manifest, indent=1))
+        (directory / "report.json").write_text(json.dumps(metrics, indent=1))
+        (directory / "parity_texts.json").write_text(json.dumps(list(parity_texts)[:PARITY_SAMPLE]))
+
+    return write_dir_atomically(output / ARTIFACT_DIR, write)
+
+
+def _write_weights(directory: Path, model: torch.nn.Module, method: str) -> None:
+    model.save_pretrained(str(directory))  # type: ignore[operator]
+    if method == "full":
+        return
+    # LoRA/AdaLoRA: save_pretrained wrote adapter_model.safetensors (LoRA + head) and adapter_config.json;
+    # the classification config (label map, head size) goes beside them, and the head alone so servers
+    # can share one encoder.
+    model.base_model.model.config.save_pretrained(str(directory))  # type: ignore[union-attr, operator]
+    head = {
+        _plain_name(name): p.detach().contiguous().cpu()
+        for name, p in model.named_parameters()
+        if p.requires_grad and "modules_to_save" in name
+    }
+    save_file(head, str(directory / "head.safetensors"))
+    save_file(low_rank_factors(model), str(directory / "lora_factors.safetensors"))
+
+
+def low_rank_factors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Each adapted weight's update as two factors, ``<weight>.up @ <weight>.down`` (scaling included).
+
+    LoRA: ``B * scaling`` and ``A``. AdaLoRA: ``B * scaling / ranknum`` and ``A * E`` (its singular
+    values; pruned ranks are zeros). Read off the live peft layers, so a server can apply any adapter
+    to one shared encoder without peft, whatever peft's own file layout is.
+    """
+    factors: dict[str, torch.Tensor] = {}
+    for name, module in model.named_modules():
+        scaling = getattr(module, "scaling", None)
+        if not isinstance(scaling, dict) or "default" not in scaling or not hasattr(module, "lora_A"):
+            continue
+        weight = _plain_name(name) + ".weight"
+        a, b = module.lora_A["default"], module.lora_B["default"]
+        if hasattr(module, "lora_E"):
+            rank = float(module.ranknum["default"]) + 1e-5
+            down = a * module.lora_E["default"]
+            up = b * (float(scaling["default"]) / rank)
+        else:
+            down, up = a.weight, b.weight * float(scaling["default"])
+        factors[weight + ".down"] = down.detach().float().contiguous().cpu()
+        factors[weight + ".up"] = up.detach().float().contiguous().cpu()
+    return factors
+
+
+def _plain_name(peft_name: str) -> str:
+    """``base_model.model.classifier.modules_to_save.default.weight`` -> ``classifier.weight``."""
+    return peft_name.replace(".modules_to_save.default", "").removeprefix("base_model.model.")

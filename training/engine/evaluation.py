@@ -147,3 +147,38 @@ def multi_label_report(
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {key: (int(value) if key == "support" else float(value)) for key, value in row.items()}
+
+
+# --- from logits: what the training loop scores each epoch and reports at its end ---------------------
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def epoch_score(logits: np.ndarray, targets: np.ndarray, multi_label: bool) -> tuple[float, float, list[float] | None]:
+    """Validation macro-F1, accuracy and (multi-label) the thresholds tuned on it."""
+    if multi_label:
+        probs = _sigmoid(logits)
+        thresholds = tune_thresholds(targets, probs)
+        predicted = apply_thresholds(probs, thresholds)
+        truth = targets.astype(np.int64)
+        macro = float(f1_score(truth, predicted, average="macro", zero_division=0))
+        return macro, float((truth == predicted).all(axis=1).mean()), thresholds
+    predicted_idx = logits.argmax(axis=1)
+    accuracy = float((predicted_idx == targets).mean())
+    return macro_f1(targets.tolist(), predicted_idx.tolist()), accuracy, None
+
+
+def final_report(
+    logits: np.ndarray, targets: np.ndarray, texts: Sequence[str], label_names: list[str], multi_label: bool
+) -> tuple[list[float], dict[str, Any]]:
+    """The thresholds to serve with and the report of the best epoch's weights on the validation rows."""
+    if multi_label:
+        probs = _sigmoid(logits)
+        thresholds = tune_thresholds(targets, probs)
+        return thresholds, multi_label_report(targets, probs, thresholds, label_names)
+    predicted = logits.argmax(axis=1)
+    report = single_label_report(targets.tolist(), predicted.tolist(), label_names, texts)
+    # Single-label prediction is an argmax; a threshold would only hide answers. 0 means "always shown".
+    return [0.0] * len(label_names), report

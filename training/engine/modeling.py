@@ -24,7 +24,7 @@ import torch
 from training.engine import data
 
 if TYPE_CHECKING:
-    from training.engine.loop import TrainConfig
+    from training.engine.train_config import TrainConfig
 
 # Heads and poolers stay fully trainable under LoRA: they are new (the head) or small, and the
 # classification needs them. Names absent from an architecture are simply not matched by peft.
@@ -195,6 +195,7 @@ def predict_logits(
     precision: Precision,
     batch_size: int,
     pad_id: int,
+    *,
     before_batch: Callable[[], None] | None = None,
 ) -> np.ndarray:
     model.eval()
