@@ -19,7 +19,7 @@ from inference.models import (
     Monitor,
     MonitorEvent,
 )
-from projects.models import Dataset, DatasetStatus, Project
+from projects.models import Project
 from tenants import lookups
 from tenants.errors import Conflict, InvalidInput
 from tenants.models import Tenant
@@ -135,8 +135,3 @@ def feedback_pending(*, tenant: Tenant, project: Project) -> QuerySet[Feedback]:
 def feedback_reviewed_ready(*, tenant: Tenant, project: Project) -> QuerySet[Feedback]:
     """Accepted texts not yet added to a training dataset."""
     return feedback_of(tenant=tenant, project=project, status=FeedbackStatus.ACCEPTED).filter(dataset__isnull=True)
-
-
-def ready_datasets_of(*, tenant: Tenant, project: Project) -> QuerySet[Dataset]:
-    """The project's checked datasets (the review list offers them as a base for a new one)."""
-    return Dataset.objects.for_tenant(tenant).filter(project=project, status=DatasetStatus.READY)

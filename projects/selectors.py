@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from projects.models import Project
+from projects.models import Dataset, DatasetStatus, Project
 from tenants.models import Tenant
 
 
@@ -14,3 +14,26 @@ def projects_of(*, tenant: Tenant) -> QuerySet[Project]:
 
 def project_of(*, tenant: Tenant, project_id: object) -> Project | None:
     return Project.objects.for_tenant(tenant).filter(pk=project_id).first()
+
+
+def datasets_of(*, tenant: Tenant, project: Project) -> QuerySet[Dataset]:
+    return Dataset.objects.for_tenant(tenant).filter(project=project)
+
+
+def ready_datasets_of(*, tenant: Tenant, project: Project) -> QuerySet[Dataset]:
+    """The project's datasets that passed their check: what a run or a review may start from."""
+    return datasets_of(tenant=tenant, project=project).filter(status=DatasetStatus.READY)
+
+
+def dataset_of(*, tenant: Tenant, project_id: object, dataset_id: object) -> Dataset | None:
+    return (
+        Dataset.objects.for_tenant(tenant)
+        .select_related("project", "uploaded_by", "parent")
+        .filter(pk=dataset_id, project_id=project_id)
+        .first()
+    )
+
+
+def dataset_versions(*, tenant: Tenant, dataset: Dataset) -> QuerySet[Dataset]:
+    """Every version of a dataset's name in its project, oldest first."""
+    return Dataset.objects.for_tenant(tenant).filter(project=dataset.project_id, name=dataset.name).order_by("version")

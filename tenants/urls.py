@@ -3,22 +3,22 @@ them under the "dashboard" namespace; ``organization_patterns`` go under ``/t/<s
 
 from django.urls import URLPattern, URLResolver, path
 
-from tenants import views
+from tenants.views import api_keys, audit, members, organizations
 
 organization_patterns: list[URLPattern | URLResolver] = [
-    path("members/", views.MemberListView.as_view(), name="member-list"),
-    path("members/invite/", views.InvitationCreateView.as_view(), name="member-invite"),
-    path("members/<uuid:membership_id>/role/", views.MemberRoleView.as_view(), name="member-role"),
-    path("members/<uuid:membership_id>/remove/", views.MemberRemoveView.as_view(), name="member-remove"),
-    path("invitations/<uuid:invitation_id>/revoke/", views.InvitationRevokeView.as_view(), name="invitation-revoke"),
-    path("api-keys/", views.ApiKeyListView.as_view(), name="api-key-list"),
-    path("api-keys/new/", views.ApiKeyCreateView.as_view(), name="api-key-create"),
-    path("api-keys/<uuid:public_id>/revoke/", views.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
-    path("audit/", views.AuditLogView.as_view(), name="audit-log"),
+    path("members/", members.MemberListView.as_view(), name="member-list"),
+    path("members/invite/", members.InvitationCreateView.as_view(), name="member-invite"),
+    path("members/<uuid:membership_id>/role/", members.MemberRoleView.as_view(), name="member-role"),
+    path("members/<uuid:membership_id>/remove/", members.MemberRemoveView.as_view(), name="member-remove"),
+    path("invitations/<uuid:invitation_id>/revoke/", members.InvitationRevokeView.as_view(), name="invitation-revoke"),
+    path("api-keys/", api_keys.ApiKeyListView.as_view(), name="api-key-list"),
+    path("api-keys/new/", api_keys.ApiKeyCreateView.as_view(), name="api-key-create"),
+    path("api-keys/<uuid:public_id>/revoke/", api_keys.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
+    path("audit/", audit.AuditLogView.as_view(), name="audit-log"),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("organizations/new/", views.TenantCreateView.as_view(), name="tenant-create"),
-    path("invitations/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation-accept"),
+    path("", organizations.home, name="home"),
+    path("organizations/new/", organizations.TenantCreateView.as_view(), name="tenant-create"),
+    path("invitations/<str:token>/", members.InvitationAcceptView.as_view(), name="invitation-accept"),
 ]

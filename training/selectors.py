@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from projects.models import Project
 from tenants import db
-from training.models import RunStatus, TrainingRun
+from tenants.models import Tenant
+from training.models import ModelVersion, RunStatus, TrainingRun
 
 
 def queue_positions(*, runs: Iterable[TrainingRun]) -> dict[UUID, int]:
@@ -43,3 +45,25 @@ def queue_position(*, run: TrainingRun) -> int | None:
     if run.status != RunStatus.QUEUED:
         return None
     return queue_positions(runs=[run]).get(run.pk)
+
+
+def runs_of(*, tenant: Tenant, project: Project) -> QuerySet[TrainingRun]:
+    """A project's runs, newest first, with their datasets."""
+    return TrainingRun.objects.for_tenant(tenant).filter(project=project).select_related("dataset")
+
+
+def run_of(*, tenant: Tenant, project_id: object, run_id: object) -> TrainingRun | None:
+    return (
+        TrainingRun.objects.for_tenant(tenant)
+        .select_related("project", "dataset")
+        .filter(pk=run_id, project_id=project_id)
+        .first()
+    )
+
+
+def versions_of(*, tenant: Tenant, project: Project) -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.for_tenant(tenant).filter(project=project)
+
+
+def version_of_run(*, tenant: Tenant, run: TrainingRun) -> ModelVersion | None:
+    return ModelVersion.objects.for_tenant(tenant).filter(training_run=run).first()

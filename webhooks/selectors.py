@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from tenants.models import Tenant
 
 
+def endpoints_of(*, tenant: Tenant) -> models.QuerySet[WebhookEndpoint]:
+    return WebhookEndpoint.objects.for_tenant(tenant).order_by("created_at")
+
+
 def endpoint_get(*, tenant: Tenant | UUID | str, endpoint_id: UUID | str) -> WebhookEndpoint:
     endpoint = WebhookEndpoint.objects.for_tenant(tenant).filter(pk=endpoint_id).first()
     if endpoint is None:

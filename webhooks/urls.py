@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from webhooks import views
+from webhooks.views import endpoints
 
 urlpatterns = [
-    path("webhooks/", views.WebhookListView.as_view(), name="webhook-list"),
-    path("webhooks/<uuid:endpoint_id>/", views.WebhookDetailView.as_view(), name="webhook-detail"),
+    path("webhooks/", endpoints.WebhookListView.as_view(), name="webhook-list"),
+    path("webhooks/<uuid:endpoint_id>/", endpoints.WebhookDetailView.as_view(), name="webhook-detail"),
 ]

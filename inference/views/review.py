@@ -13,6 +13,7 @@ from django.views.generic import TemplateView
 from inference import selectors
 from inference.services import feedback
 from projects.models import Project
+from projects.selectors import ready_datasets_of
 from projects.views.base import ProjectTenantView
 from tenants.errors import ServiceError
 from tenants.models import Role
@@ -36,7 +37,7 @@ class ReviewListView(ProjectTenantView, TemplateView):
             pending_count=pending.count(),
             ready_count=selectors.feedback_reviewed_ready(tenant=self.tenant, project=project).count(),
             label_names=version.label_names if version else [],
-            datasets=selectors.ready_datasets_of(tenant=self.tenant, project=project),
+            datasets=ready_datasets_of(tenant=self.tenant, project=project),
         )
         return context
 

@@ -8,12 +8,12 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from projects import ingest, services
+from projects import ingest, selectors, services
 from projects.models import Dataset, DatasetStatus
 from projects.views.base import ProjectTenantView
 from tenants.errors import ServiceError
@@ -53,7 +53,7 @@ class DatasetListView(ProjectTenantView, TemplateView):
         project = self.get_project()
         context.update(
             project=project,
-            datasets=Dataset.objects.for_tenant(self.tenant).filter(project=project).select_related("uploaded_by"),
+            datasets=selectors.datasets_of(tenant=self.tenant, project=project).select_related("uploaded_by"),
             can_write=self.membership.has_role(self.write_role),
             formats=["auto", *[str(f) for f in ingest.Format]],
         )
@@ -113,11 +113,12 @@ class DatasetDetailView(ProjectTenantView, TemplateView):
     template_name = "datasets/detail.html"
 
     def get_dataset(self) -> Dataset:
-        return get_object_or_404(
-            Dataset.objects.for_tenant(self.tenant).select_related("project", "uploaded_by", "parent"),
-            pk=self.kwargs["dataset_id"],
-            project_id=self.kwargs["project_id"],
+        dataset = selectors.dataset_of(
+            tenant=self.tenant, project_id=self.kwargs["project_id"], dataset_id=self.kwargs["dataset_id"]
         )
+        if dataset is None:
+            raise Http404("No such dataset.")
+        return dataset
 
     def get_template_names(self) -> list[str]:
         # While a large file is being checked the page polls this partial (HTMX) for progress.
@@ -147,9 +148,7 @@ class DatasetDetailView(ProjectTenantView, TemplateView):
             more_labels=max(0, len(labels) - 60),
             checking=dataset.status == DatasetStatus.CHECKING,
             can_write=self.membership.has_role(self.write_role),
-            versions=Dataset.objects.for_tenant(self.tenant)
-            .filter(project=dataset.project, name=dataset.name)
-            .order_by("version"),
+            versions=selectors.dataset_versions(tenant=self.tenant, dataset=dataset),
         )
         return context
 

@@ -1,5 +1,4 @@
-"""Dashboard pages of tenants: home, overview, new organization, members and invitations, API keys,
-audit log, and the invitation link. Thin: the services decide and audit, these pages show."""
+"""Pages of members and invitations: list, invite, change a role, remove, revoke, accept."""
 
 from __future__ import annotations
 
@@ -7,8 +6,6 @@ from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.mail import send_mail
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -16,67 +13,22 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views import View
-from django.views.generic import ListView, TemplateView
+from django.views.generic import TemplateView
 
 from tenants import selectors, services
-from tenants.dashboard import LAST_TENANT_SESSION_KEY, TenantView
+from tenants.dashboard import TenantView
 from tenants.errors import Forbidden, NotFound, ServiceError
 from tenants.forms import (
     PENDING_INVITATION_SESSION_KEY,
-    ApiKeyForm,
     InvitationForm,
     RoleForm,
-    TenantForm,
     add_service_error,
 )
 from tenants.models import Role
-from tenants.selectors import memberships_of_user
+from tenants.views.organizations import client_ip
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    assert request.user.is_authenticated
-    memberships = list(memberships_of_user(request.user))
-    if not memberships:
-        return redirect("dashboard:tenant-create")
-    last = request.session.get(LAST_TENANT_SESSION_KEY)
-    chosen = next((m for m in memberships if m.tenant.slug == last), memberships[0])
-    return redirect("dashboard:overview", tenant_slug=chosen.tenant.slug)
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
-class TenantCreateView(LoginRequiredMixin, TemplateView):
-    """``/organizations/new/``: any signed-in user may start an organization and owns it."""
-
-    template_name = "tenants/create.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context.setdefault("form", TenantForm())
-        return context
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form = TenantForm(request.POST)
-        if form.is_valid():
-            try:
-                tenant = services.tenant_create(
-                    name=form.cleaned_data["name"], owner=cast("User", request.user), ip_address=_client_ip(request)
-                )
-            except ServiceError as error:
-                add_service_error(form, error)
-            else:
-                messages.success(request, f"Welcome to {tenant.name}. Start with a project.")
-                return redirect("dashboard:overview", tenant_slug=tenant.slug)
-        return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-# --- members and invitations --------------------------------------------------------------------------
 
 
 class MembersTenantView(TenantView):
@@ -224,7 +176,7 @@ class InvitationAcceptView(View):
         if not request.user.is_authenticated:
             return redirect(f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
         try:
-            services.invitation_accept(token=token, user=cast("User", request.user), ip_address=_client_ip(request))
+            services.invitation_accept(token=token, user=cast("User", request.user), ip_address=client_ip(request))
         except NotFound as error:
             return render(request, "tenants/invitation_invalid.html", {"message": error.message}, status=404)
         except Forbidden as error:
@@ -232,88 +184,3 @@ class InvitationAcceptView(View):
         request.session.pop(PENDING_INVITATION_SESSION_KEY, None)
         messages.success(request, f"Welcome to {self.invitation.tenant.name}.")
         return redirect("dashboard:overview", tenant_slug=self.invitation.tenant.slug)
-
-
-# --- API keys -----------------------------------------------------------------------------------------
-
-
-class ApiKeysTenantView(TenantView):
-    read_role = Role.ADMIN
-    write_role = Role.ADMIN
-
-
-class ApiKeyListView(ApiKeysTenantView, TemplateView):
-    template_name = "tenants/api_keys.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["api_keys"] = selectors.api_keys_of(tenant=self.tenant)
-        return context
-
-
-class ApiKeyCreateView(ApiKeysTenantView, TemplateView):
-    template_name = "tenants/api_key_form.html"
-
-    def form(self, data: Any = None) -> ApiKeyForm:
-        return ApiKeyForm(data, projects=selectors.key_projects(tenant=self.tenant))
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context.setdefault("form", self.form())
-        return context
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form = self.form(request.POST)
-        if form.is_valid():
-            try:
-                api_key, secret = services.api_key_create(
-                    tenant=self.tenant,
-                    name=form.cleaned_data["name"],
-                    scopes=form.cleaned_data["scopes"],
-                    project=form.cleaned_data["project"],
-                    expires_at=form.expiry(),
-                    created_by=self.user,
-                    ip_address=self.client_ip,
-                )
-            except ServiceError as error:
-                add_service_error(form, error)
-            else:
-                # The secret exists only in this response: it is stored hashed and never shown again.
-                context = self.get_context_data(
-                    api_key=api_key, secret=secret, api_url=request.build_absolute_uri("/api/v1/projects/")
-                )
-                response = render(request, "tenants/api_key_created.html", context)
-                response["Cache-Control"] = "no-store"
-                return response
-        return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-class ApiKeyRevokeView(ApiKeysTenantView):
-    http_method_names = ["post"]
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            api_key = services.api_key_revoke(
-                tenant=self.tenant,
-                public_id=cast(UUID, kwargs["public_id"]),
-                actor=self.user,
-                ip_address=self.client_ip,
-            )
-        except NotFound as error:
-            raise Http404(error.message) from None
-        messages.success(request, f"API key “{api_key.name}” revoked: requests with it are now refused.")
-        return redirect("dashboard:api-key-list", tenant_slug=self.tenant.slug)
-
-
-# --- audit log ----------------------------------------------------------------------------------------
-
-
-class AuditLogView(TenantView, ListView):
-    read_role = Role.OWNER
-    write_role = Role.OWNER
-    template_name = "tenants/audit_log.html"
-    context_object_name = "events"
-    paginate_by = 50
-
-    def get_queryset(self) -> Any:
-        return selectors.audit_events_of(tenant=self.tenant)

@@ -1,5 +1,4 @@
-"""Dashboard pages for training: start a run, watch it live (HTMX polling, loss and F1 chart), cancel it;
-compare model versions and deploy or roll back. Thin: training.services does the work."""
+"""Pages of training runs: the list with the start form, one run live, cancel."""
 
 from __future__ import annotations
 
@@ -7,15 +6,15 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
-from projects.models import Dataset, DatasetStatus
+from projects.selectors import ready_datasets_of
 from projects.views import ProjectTenantView
 from tenants.errors import ServiceError
 from training import selectors, services
-from training.models import Method, ModelVersion, TrainingRun
+from training.models import Method
 
 
 def _number(value: str) -> int | float | None:
@@ -39,8 +38,8 @@ class RunListView(ProjectTenantView, TemplateView):
         project = self.get_project()
         context.update(
             project=project,
-            runs=TrainingRun.objects.for_tenant(self.tenant).filter(project=project).select_related("dataset")[:50],
-            datasets=Dataset.objects.for_tenant(self.tenant).filter(project=project, status=DatasetStatus.READY),
+            runs=selectors.runs_of(tenant=self.tenant, project=project)[:50],
+            datasets=ready_datasets_of(tenant=self.tenant, project=project),
             methods=Method.choices,
             can_write=self.membership.has_role(self.write_role),
         )
@@ -78,11 +77,9 @@ class RunDetailView(ProjectTenantView, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        run = get_object_or_404(
-            TrainingRun.objects.for_tenant(self.tenant).select_related("project", "dataset"),
-            pk=self.kwargs["run_id"],
-            project_id=self.kwargs["project_id"],
-        )
+        run = selectors.run_of(tenant=self.tenant, project_id=self.kwargs["project_id"], run_id=self.kwargs["run_id"])
+        if run is None:
+            raise Http404("No such training run.")
         progress = run.progress or {}
         steps = progress.get("total_steps") or 0
         context.update(
@@ -96,7 +93,7 @@ class RunDetailView(ProjectTenantView, TemplateView):
                 "f1": [entry.get("val_macro_f1") for entry in run.history],
             },
             queue_position=selectors.queue_position(run=run),
-            version=ModelVersion.objects.for_tenant(self.tenant).filter(training_run=run).first(),
+            version=selectors.version_of_run(tenant=self.tenant, run=run),
             can_write=self.membership.has_role(self.write_role),
         )
         return context
@@ -114,43 +111,3 @@ class RunCancelView(ProjectTenantView):
         return redirect(
             "dashboard:run-detail", tenant_slug=self.tenant.slug, project_id=project.pk, run_id=kwargs["run_id"]
         )
-
-
-class ModelListView(ProjectTenantView, TemplateView):
-    template_name = "training/models.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        project = self.get_project()
-        versions = list(ModelVersion.objects.for_tenant(self.tenant).filter(project=project))
-        active = next((v for v in versions if v.is_active), None)
-        labels = sorted({name for v in versions for name in v.label_names})
-        rows = []
-        for label in labels:
-            cells = []
-            for version in versions:
-                f1 = version.metrics.get("per_class", {}).get(label, {}).get("f1-score")
-                base = active.metrics.get("per_class", {}).get(label, {}).get("f1-score") if active else None
-                delta = None if f1 is None or base is None or version is active else f1 - base
-                cells.append({"f1": f1, "delta": delta})
-            rows.append({"label": label, "cells": cells})
-        context.update(
-            project=project,
-            versions=versions,
-            active=active,
-            per_label=rows,
-            can_write=self.membership.has_role(self.write_role),
-        )
-        return context
-
-
-class ModelDeployView(ProjectTenantView):
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        project = self.get_project()
-        try:
-            version = services.model_deploy(tenant=self.tenant, version_id=kwargs["version_id"])
-        except ServiceError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, f"v{version.version} is now the model {project.name} serves.")
-        return redirect("dashboard:model-list", tenant_slug=self.tenant.slug, project_id=project.pk)

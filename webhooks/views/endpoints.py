@@ -26,7 +26,7 @@ class WebhookListView(_WebhookPage, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(
-            endpoints=models.WebhookEndpoint.objects.for_tenant(self.tenant).order_by("created_at"),
+            endpoints=selectors.endpoints_of(tenant=self.tenant),
             event_types=models.SUBSCRIBABLE_EVENTS,
         )
         return context

@@ -1,0 +1,135 @@
+"""Training runs: create one (queued, dispatched after commit), cancel it, and finish it with its webhook event."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from projects.models import Dataset, DatasetStatus, Project
+from tenants.errors import Conflict, InvalidInput, NotFound
+from tenants.models import Tenant
+from training.engine.base_models import UnknownBaseModel, resolve
+from training.models import Method, RunStatus, TrainingRun
+from webhooks.models import EventType
+from webhooks.services import emit_event
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+# What a customer may set, with the bounds that keep a run sane. Unset ones come from the engine's
+# defaults for the dataset's size.
+HYPERPARAMETER_BOUNDS: dict[str, tuple[type, float, float]] = {
+    "epochs": (int, 1, 50),
+    "learning_rate": (float, 1e-6, 1e-2),
+    "batch_size": (int, 1, 512),
+    "max_length": (int, 8, 512),
+    "seed": (int, 0, 2**31 - 1),
+}
+
+
+def _clean_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name not in HYPERPARAMETER_BOUNDS:
+            raise InvalidInput(f"Unknown setting {name!r}.", field=name)
+        kind, low, high = HYPERPARAMETER_BOUNDS[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and int(value) != value):
+            raise InvalidInput(f"{name} must be {'an integer' if kind is int else 'a number'}.", field=name)
+        if not low <= value <= high:
+            raise InvalidInput(f"{name} must be between {low:g} and {high:g}.", field=name)
+        cleaned[name] = kind(value)
+    return cleaned
+
+
+@transaction.atomic
+def run_create(
+    *,
+    tenant: Tenant,
+    project: Project,
+    dataset_id: UUID,
+    base_model: str | None = None,
+    method: str = Method.FULL,
+    created_by: User | None = None,
+    **hyperparameters: Any,
+) -> TrainingRun:
+    dataset = Dataset.objects.for_tenant(tenant).filter(pk=dataset_id, project=project).first()
+    if dataset is None:
+        raise NotFound("No such dataset in this project.", field="dataset_id")
+    if dataset.status != DatasetStatus.READY:
+        reason = (
+            "is still being checked"
+            if dataset.status == DatasetStatus.CHECKING
+            else (f"has {dataset.report.get('errors', 0)} blocking problem(s) in its data check")
+        )
+        raise Conflict(
+            f"Dataset {dataset.name} v{dataset.version} {reason}: it cannot be trained on yet.", field="dataset_id"
+        )
+    if method not in Method.values:
+        raise InvalidInput(f"Unknown method {method!r}; use one of {', '.join(Method.values)}.", field="method")
+    name = base_model or settings.DEFAULT_BASE_MODEL
+    try:
+        resolve(name, settings.TUNEBASE_BASE_MODELS)
+    except UnknownBaseModel as error:
+        raise InvalidInput(str(error), field="base_model") from None
+    run = TrainingRun.all_tenants.create(
+        tenant=tenant,
+        project=project,
+        dataset=dataset,
+        base_model=name,
+        method=method,
+        hyperparameters=_clean_hyperparameters(hyperparameters),
+        created_by=created_by,
+        progress={"phase": "queued"},
+    )
+    transaction.on_commit(_dispatch_soon)
+    return run
+
+
+def _dispatch_soon() -> None:
+    from training.tasks import dispatch_training
+
+    dispatch_training.delay()
+
+
+@transaction.atomic
+def run_cancel(*, tenant: Tenant, run_id: UUID) -> TrainingRun:
+    run = TrainingRun.objects.for_tenant(tenant).select_for_update().filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("No such training run.")
+    if run.is_finished:
+        raise Conflict(f"The run has already {run.status}.")
+    if run.status == RunStatus.QUEUED:
+        # Not started: nothing to stop. A hand-over already in the broker finds it cancelled and does nothing.
+        run_finish(run, RunStatus.CANCELLED, "cancelled", "Cancelled before it started.")
+    else:
+        run.cancel_requested = True  # the worker polls this and stops within seconds
+        run.save(update_fields=["cancel_requested"])
+    return run
+
+
+_RUN_EVENTS = {
+    RunStatus.SUCCEEDED: EventType.TRAINING_RUN_SUCCEEDED,
+    RunStatus.FAILED: EventType.TRAINING_RUN_FAILED,
+    RunStatus.CANCELLED: EventType.TRAINING_RUN_CANCELLED,
+}
+
+
+def run_finish(run: TrainingRun, status: str, code: str = "", message: str = "", **event: Any) -> None:
+    """End a run and tell the tenant's webhooks, in the caller's transaction."""
+    run.status = status
+    run.error_code = code
+    run.error_message = message
+    run.finished_at = timezone.now()
+    run.progress = {**run.progress, "phase": status}
+    run.save(update_fields=["status", "error_code", "error_message", "finished_at", "progress"])
+    data = {"training_run_id": str(run.pk), "project_id": str(run.project_id), "status": status, **event}
+    if status == RunStatus.FAILED:
+        data["error"] = {"code": code, "message": message}
+    emit_event(tenant=run.tenant_id, event_type=_RUN_EVENTS[RunStatus(status)], data=data)
