@@ -23,6 +23,68 @@ from tests.factories import MembershipFactory, TenantFactory, UserFactory, make_
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# --- side by side (pytest -n): each pytest-xdist worker process on its own ------------------------------
+
+
+def _xdist_worker(config: pytest.Config) -> str | None:
+    return getattr(config, "workerinput", {}).get("workerid")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``pytest -n``, each worker process has its own test database (pytest-django names it
+    ``<name>_gw0``...) and, from here, its own media, training and model folders and its own cache: rows
+    of different processes share ids (a file under a run's id, an API key's rate-limit counter), so
+    nothing keyed by them may be shared."""
+    worker = _xdist_worker(config)
+    if worker is None:
+        return
+    import torch
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    # The processes share the cores: torch's default (a thread per core, each) would oversubscribe them.
+    workers = int(config.workerinput.get("workercount", 1))  # type: ignore[attr-defined]
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+    own = Path(settings.VAR_DIR) / "xdist" / worker
+    cache = dict(settings.CACHES["default"])
+    if cache["BACKEND"].endswith("FileBasedCache"):
+        cache["LOCATION"] = str(own / "cache")
+    else:  # Redis, one database for all: a key prefix of its own
+        cache["KEY_PREFIX"] = f"{cache.get('KEY_PREFIX', '')}-{worker}"
+    override_settings(
+        MEDIA_ROOT=own / "media",
+        TRAINING_WORK_DIR=own / "training",
+        INFERENCE_ARTIFACT_DIR=own / "models",
+        CACHES={**settings.CACHES, "default": cache},
+    ).enable()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """``TUNEBASE_TEST_DB_SUFFIX=name`` (``make test`` sets it for the tests with real Celery workers): a
+    test database of this run's own, beside another pytest run on the same database server."""
+    suffix = os.environ.get("TUNEBASE_TEST_DB_SUFFIX")
+    if not suffix:
+        return
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        test = database.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + str(database['NAME'])}_{suffix}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A real Celery worker takes any task on its broker, queued by tests of any process: under ``pytest -n``
+    the tests that start one skip, saying so; ``make test`` runs them in a pytest process of their own."""
+    if _xdist_worker(config) is None:
+        return
+    skip = pytest.mark.skip(reason="starts a real Celery worker: run it without -n (make test does, beside the rest)")
+    for item in items:
+        if item.get_closest_marker("worker") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _operator_view_for_test_setup(request: pytest.FixtureRequest) -> None:
     """Let the test's own set-up write to every tenant on PostgreSQL, as an operator would.
@@ -76,6 +138,33 @@ def lookup_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     clock = FakeClock()
     monkeypatch.setattr(lookups, "time", SimpleNamespace(monotonic=clock))
     return clock
+
+
+# --- the public datasets beside the checkout ---------------------------------------------------------------
+
+SHARED_DATASETS = Path(os.environ.get("TUNEBASE_SHARED_DATASETS") or ROOT.parent / "shared" / "datasets")
+# CI sets it (.ci/run): there a missing folder is a failure, not a skip.
+REQUIRE_SHARED_DATASETS = os.environ.get("TUNEBASE_REQUIRE_SHARED_DATASETS", "").strip().lower() in {
+    "1",
+    "true",
+    "yes",
+    "on",
+}
+
+
+@pytest.fixture
+def shared_datasets() -> Path:
+    """The public datasets folder (``../shared/datasets``, or ``TUNEBASE_SHARED_DATASETS``). A checkout
+    without it skips the test, saying so; with ``TUNEBASE_REQUIRE_SHARED_DATASETS=1`` (CI) it fails."""
+    if not SHARED_DATASETS.is_dir():
+        message = (
+            f"the public datasets folder {SHARED_DATASETS} is absent (it sits beside the checkout, not in it; "
+            "TUNEBASE_SHARED_DATASETS names another place)"
+        )
+        if REQUIRE_SHARED_DATASETS:
+            pytest.fail(f"{message}, and TUNEBASE_REQUIRE_SHARED_DATASETS is set")
+        pytest.skip(message)
+    return SHARED_DATASETS
 
 
 # --- tenants and people -----------------------------------------------------------------------------
@@ -210,12 +299,10 @@ class Worker:
         self.process.wait(timeout=20)
 
     def stop(self) -> None:
+        """Gone at once: a warm shutdown (SIGTERM) takes a prefork worker 6-7 s here, and nothing after it
+        needs one (the next ``start_worker`` purges the broker before its worker starts)."""
         if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+            self.kill()
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,8 @@ def _get(url: str, key: str | None = None) -> tuple[int, dict]:
 @pytest.fixture
 def embedded_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DEBUG="1", TUNEBASE_VAR_DIR=str(tmp_path / "var"))
+    # No .env either: a developer's could name a database or a broker, and this is the path with none.
+    env.update(DEBUG="1", TUNEBASE_VAR_DIR=str(tmp_path / "var"), TUNEBASE_ENV_FILE="")
     return env
 
 

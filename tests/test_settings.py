@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_float, env_int, env_list, env_optional, env_str
+from config.env import env_bool, env_choice, env_float, env_int, env_list, env_optional, env_str, load_env_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,12 +33,15 @@ _SETTINGS_VARIABLES = {
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "TUNEBASE_VAR_DIR",
+    "TUNEBASE_ENV_FILE",
 }
 
 
 def clean_env(tmp_path: Path, **variables: str) -> dict[str, str]:
+    """The test's environment without the settings' variables, reading no ``.env`` unless given one."""
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARIABLES}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", TUNEBASE_VAR_DIR=str(tmp_path / "var"), **variables)
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", TUNEBASE_VAR_DIR=str(tmp_path / "var"), TUNEBASE_ENV_FILE="")
+    env.update(variables)
     return env
 
 
@@ -121,6 +126,91 @@ def test_deploy_checks_pass_with_a_production_environment(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# --- .env -----------------------------------------------------------------------------------------------
+
+PRINT_SETTINGS = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'DEBUG': s.DEBUG, 'SECRET_KEY': s.SECRET_KEY}))"
+)
+
+
+def settings_seen(env: dict[str, str]) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_an_env_file_turns_debug_on_with_its_own_secret_key(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"# written by make\n\nDEBUG=1\nexport SECRET_KEY='{PRODUCTION_SECRET}'\n")
+
+    seen = settings_seen(clean_env(tmp_path, TUNEBASE_ENV_FILE=str(env_file)))
+
+    assert seen == {"DEBUG": True, "SECRET_KEY": PRODUCTION_SECRET}
+
+
+def test_the_real_environment_wins_over_the_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=1\nSECRET_KEY=from-the-file-" + "x" * 50 + "\n")
+
+    seen = settings_seen(clean_env(tmp_path, TUNEBASE_ENV_FILE=str(env_file), SECRET_KEY=PRODUCTION_SECRET))
+    production = django_setup(clean_env(tmp_path, TUNEBASE_ENV_FILE=str(env_file), DEBUG="0", SECRET_KEY=""))
+
+    assert seen == {"DEBUG": True, "SECRET_KEY": PRODUCTION_SECRET}
+    assert production.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in production.stderr
+
+
+def test_production_without_an_env_file_still_refuses_to_start(tmp_path):
+    result = django_setup(clean_env(tmp_path, TUNEBASE_ENV_FILE=str(tmp_path / "no-such.env")))
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_a_malformed_env_file_stops_start_up_naming_file_and_line(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=1\nthis is not an assignment\n")
+
+    result = django_setup(clean_env(tmp_path, TUNEBASE_ENV_FILE=str(env_file)))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"{env_file}, line 2: expected NAME=value" in result.stderr
+
+
+def make_env_file(directory: Path) -> str:
+    """Run ``make .env`` with this checkout's Makefile in ``directory``; the file's text afterwards."""
+    directory.mkdir(exist_ok=True)
+    subprocess.run(
+        ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), ".env"],
+        cwd=directory,
+        env={**os.environ, "PYTHON": sys.executable},
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return (directory / ".env").read_text()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_writes_a_development_env_file_once_and_never_overwrites_it(tmp_path):
+    first = make_env_file(tmp_path)
+    env_file = tmp_path / ".env"
+    seen = settings_seen(clean_env(tmp_path, TUNEBASE_ENV_FILE=str(env_file)))
+    env_file.write_text(first + "# edited by the developer\n")
+
+    assert make_env_file(tmp_path) == first + "# edited by the developer\n"
+    assert "DEBUG=1" in first.splitlines()
+    assert seen["DEBUG"] is True
+    assert len(str(seen["SECRET_KEY"])) >= 50
+    assert f"SECRET_KEY={seen['SECRET_KEY']}" in first.splitlines()
+    assert make_env_file(tmp_path / "another-checkout") != first  # each checkout its own key
+    assert env_file.stat().st_mode & 0o077 == 0  # readable by its owner only
 
 
 # --- config.env helpers ---------------------------------------------------------------------------------
@@ -278,3 +368,61 @@ def test_env_choice_rejects_an_unknown_value(setenv):
 
     with pytest.raises(ImproperlyConfigured, match=f"{NAME}='c' is not one of: a, b"):
         env_choice(NAME, "a", ("a", "b"))
+
+
+@pytest.fixture
+def unset_after(monkeypatch):
+    """``unset_after(*names)``: those variables are unset now and restored (unset) after the test."""
+
+    def unset(*names: str) -> None:
+        for name in names:
+            monkeypatch.setenv(name, "placeholder")  # so that monkeypatch restores the variable's absence
+            monkeypatch.delenv(name)
+
+    return unset
+
+
+def test_load_env_file_reads_assignments_comments_quotes_and_export(tmp_path, unset_after):
+    unset_after("TB_PLAIN", "TB_SINGLE", "TB_DOUBLE", "TB_EXPORTED", "TB_EMPTY")
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# a comment\n\nTB_PLAIN = plain value \nTB_SINGLE='a # b'\nTB_DOUBLE=\"x=y\"\n"
+        "export TB_EXPORTED=1\nTB_EMPTY=\n"
+    )
+
+    assert load_env_file(env_file) == ["TB_PLAIN", "TB_SINGLE", "TB_DOUBLE", "TB_EXPORTED", "TB_EMPTY"]
+    assert [os.environ[n] for n in ("TB_PLAIN", "TB_SINGLE", "TB_DOUBLE", "TB_EXPORTED", "TB_EMPTY")] == [
+        "plain value",
+        "a # b",
+        "x=y",
+        "1",
+        "",
+    ]
+
+
+def test_load_env_file_never_replaces_a_variable_already_set(tmp_path, unset_after, monkeypatch):
+    unset_after("TB_NEW")
+    monkeypatch.setenv("TB_SET", "from the environment")
+    env_file = tmp_path / ".env"
+    env_file.write_text("TB_SET=from the file\nTB_NEW=from the file\n")
+
+    assert load_env_file(env_file) == ["TB_NEW"]
+    assert (os.environ["TB_SET"], os.environ["TB_NEW"]) == ("from the environment", "from the file")
+
+
+@pytest.mark.parametrize("path", [None, ""])
+def test_load_env_file_without_a_path_reads_nothing(path):
+    assert load_env_file(path) == []
+
+
+def test_load_env_file_without_the_file_reads_nothing(tmp_path):
+    assert load_env_file(tmp_path / "absent.env") == []
+
+
+@pytest.mark.parametrize("line", ["no equals sign", "=value", "two words=x", "1ST=x"])
+def test_load_env_file_refuses_a_malformed_line_naming_it(tmp_path, line):
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"# fine\n{line}\n")
+
+    with pytest.raises(ImproperlyConfigured, match=f"line 2: expected NAME=value, got '{line}'"):
+        load_env_file(env_file)

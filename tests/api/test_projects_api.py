@@ -71,6 +71,8 @@ def test_request_without_key_gets_401_asking_for_an_api_key(api_client, project,
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Api-Key"
     assert_error_shape(response.json(), "not_authenticated")
+    stored = Project.all_tenants.get()  # nothing created, changed or deleted
+    assert (stored.pk, stored.name, stored.confidence_threshold) == (project.pk, "Intents", 0.5)
 
 
 def test_dashboard_session_is_not_accepted_by_the_api(project):
@@ -228,6 +230,9 @@ def test_threshold_bounds_are_inclusive(manage_client, project, threshold):
     response = manage_client.patch(detail(project.pk), {"confidence_threshold": threshold}, format="json")
 
     assert response.status_code == 200
+    project.refresh_from_db()
+    assert project.confidence_threshold == threshold
+    assert response.json()["confidence_threshold"] == threshold
 
 
 @pytest.mark.parametrize("name", ["Intents", "intents", "INTENTS", " intents "])
@@ -259,12 +264,17 @@ def test_renaming_to_its_own_name_in_another_case_is_allowed(manage_client, proj
 
 
 def test_same_name_in_another_tenant_is_allowed(manage_client, other_tenant, tenant):
-    ProjectFactory(tenant=other_tenant, name="Intents")
+    theirs = ProjectFactory(tenant=other_tenant, name="Intents")
 
     response = manage_client.post(LIST, {"name": "Intents"}, format="json")
 
     assert response.status_code == 201
-    assert Project.all_tenants.get(pk=response.json()["id"]).tenant_id == tenant.pk
+    created = Project.all_tenants.get(pk=response.json()["id"])
+    assert (created.tenant_id, created.name) == (tenant.pk, "Intents")
+    assert sorted(Project.all_tenants.values_list("tenant_id", "name")) == sorted(
+        [(tenant.pk, "Intents"), (other_tenant.pk, "Intents")]
+    )
+    assert Project.all_tenants.get(pk=theirs.pk).name == "Intents"
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
@@ -321,7 +331,8 @@ def test_project_limited_key_gets_404_for_another_project(limited_client, other_
 
     assert response.status_code == 404
     assert_error_shape(response.json(), "not_found")
-    assert Project.all_tenants.filter(pk=other_project.pk).exists()
+    stored = Project.all_tenants.get(pk=other_project.pk)
+    assert (stored.name, stored.confidence_threshold) == ("Refunds", other_project.confidence_threshold)
 
 
 def test_project_limited_key_cannot_create_projects(limited_client):
@@ -368,6 +379,7 @@ def test_malformed_json_gets_400_in_the_error_shape(manage_client):
 
     assert response.status_code == 400
     assert_error_shape(response.json(), "parse_error")
+    assert not Project.all_tenants.exists()
 
 
 def test_unsupported_content_type_gets_415(manage_client):
@@ -375,6 +387,7 @@ def test_unsupported_content_type_gets_415(manage_client):
 
     assert response.status_code == 415
     assert_error_shape(response.json(), "unsupported_media_type")
+    assert not Project.all_tenants.exists()
 
 
 @override_settings(DEBUG=False)

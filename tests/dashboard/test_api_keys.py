@@ -9,8 +9,7 @@ from rest_framework.test import APIClient
 
 from projects.models import Project
 from tenants.models import ApiKey, Membership, Tenant
-from tests.dashboard.helpers import dashboard_url
-from tests.factories import ProjectFactory, make_api_key
+from tests.factories import ProjectFactory, dashboard_url, make_api_key
 
 
 def create_key(client: Client, tenant: Tenant, **fields: object) -> tuple[str, str]:

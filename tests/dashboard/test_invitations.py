@@ -15,8 +15,7 @@ from django.utils import timezone
 from tenants.forms import PENDING_INVITATION_SESSION_KEY
 from tenants.models import Invitation, Membership, Role, Tenant
 from tenants.services import invitation_accept, invitation_create
-from tests.dashboard.helpers import dashboard_url
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, dashboard_url
 
 NEW_EMAIL = "grace@example.com"
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.test import Client
 
 from tenants.models import AuditEvent, Invitation, Membership, Role, Tenant
-from tests.dashboard.helpers import dashboard_url
+from tests.factories import dashboard_url
 
 
 def role_of(tenant: Tenant, membership: Membership) -> str:

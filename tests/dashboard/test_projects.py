@@ -8,8 +8,7 @@ from django.test import Client
 
 from projects.models import Project
 from tenants.models import Membership, Role, Tenant
-from tests.dashboard.helpers import dashboard_url
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, dashboard_url
 
 NEW = {
     "name": "Intents",

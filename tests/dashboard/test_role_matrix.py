@@ -13,8 +13,7 @@ from django.test import Client
 from projects.models import Project
 from tenants.models import ROLE_RANK, ApiKey, AuditEvent, Invitation, Membership, Role, Tenant
 from tenants.services import invitation_create
-from tests.dashboard.helpers import dashboard_url
-from tests.factories import MembershipFactory, ProjectFactory, make_api_key
+from tests.factories import MembershipFactory, ProjectFactory, dashboard_url, make_api_key
 
 
 @dataclass

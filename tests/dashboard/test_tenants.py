@@ -10,8 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tenants.models import AuditAction, Membership, Role, Tenant
 from tenants.services import audit_record, invitation_create
-from tests.dashboard.helpers import dashboard_url
-from tests.factories import MembershipFactory, ProjectFactory, UserFactory, make_api_key
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory, dashboard_url, make_api_key
 
 
 def test_a_user_in_two_tenants_sees_both_in_the_switcher_and_each_works(

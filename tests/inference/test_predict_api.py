@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-import time
+import uuid
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -31,8 +31,16 @@ def url(project) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
+def _fresh_rate_limits(settings):
+    """Each test counts its rate limits from zero: its own key prefix in the cache, which other tests (and
+    other test processes) share, instead of clearing it under them."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+
+
+@pytest.fixture
+def ten_seconds_into_a_minute(time_machine):
+    """The rate limits count in one-minute windows: start 10 s into one, so a test's calls share it."""
+    time_machine.move_to(dt.datetime(2026, 12, 1, 12, 0, 10, tzinfo=dt.UTC))
 
 
 @pytest.fixture
@@ -166,7 +174,9 @@ def test_repeated_calls_find_the_key_and_the_version_without_the_database(projec
     assert "billing_usagerecord" in read  # the usage of this call is still written
 
 
-def test_a_deploy_made_by_another_process_is_served_within_the_lookup_ttl(project, client, deploy, settings):
+def test_a_deploy_made_by_another_process_is_served_within_the_lookup_ttl(
+    project, client, deploy, settings, lookup_clock
+):
     settings.SERVING_LOOKUP_TTL_S = 0.3
     first = deploy(project, "full")
     second = deploy(project, "lora", active=False)
@@ -175,8 +185,9 @@ def test_a_deploy_made_by_another_process_is_served_within_the_lookup_ttl(projec
     # Another web process's deploy: this one gets no signal of it, only the rows change.
     ModelVersion.all_tenants.filter(pk=first.pk).update(is_active=False)
     ModelVersion.all_tenants.filter(pk=second.pk).update(is_active=True)
+    lookup_clock.advance(0.29)
     assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 1
-    time.sleep(0.35)
+    lookup_clock.advance(0.02)
 
     assert client.post(url(project), {"texts": [FOOD]}, format="json").json()["model_version"]["version"] == 2
 
@@ -352,7 +363,7 @@ def test_a_text_over_the_character_limit_answers_413_naming_it(project, client, 
 # --- rate limits ----------------------------------------------------------------------------------------
 
 
-def test_a_key_over_its_rate_limit_gets_429_with_retry_after(project, client, deploy):
+def test_a_key_over_its_rate_limit_gets_429_with_retry_after(project, client, deploy, ten_seconds_into_a_minute):
     deploy(project, "full")
 
     with override_settings(PREDICT_RATE_PER_KEY=2):
@@ -360,10 +371,12 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after(project, client, de
 
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[2].json()["error"]["code"] == "rate_limited"
-    assert 1 <= int(answers[2]["Retry-After"]) <= 60
+    assert 40 <= int(answers[2]["Retry-After"]) <= 50  # what is left of the window
 
 
-def test_the_tenant_limit_spans_its_keys_and_spares_other_tenants(tenant, other_tenant, project, key_client, deploy):
+def test_the_tenant_limit_spans_its_keys_and_spares_other_tenants(
+    tenant, other_tenant, project, key_client, deploy, ten_seconds_into_a_minute
+):
     deploy(project, "full")
     theirs = ProjectFactory(tenant=other_tenant, name="Theirs")
     deploy(theirs, "full")

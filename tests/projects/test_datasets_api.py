@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -11,10 +10,8 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from projects.models import Dataset
-from tests.factories import ProjectFactory
-from tests.projects.corpus import REFUSED
+from tests.factories import REFUSED, ProjectFactory
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 GOOD = b"text,label\n" + b"".join(
     f"message {i} about my card,{'card' if i % 2 else 'refund'}\n".encode() for i in range(30)
 )
@@ -213,8 +210,10 @@ def test_a_key_limited_to_another_project_gets_404(tenant, project, key_client):
         ("goemotions/train.csv", True, 28),
     ],
 )
-def test_the_shared_public_datasets_upload_and_check_cleanly(tenant, project, key_client, path, multi_label, labels):
-    data = (SHARED / path).read_bytes()
+def test_the_shared_public_datasets_upload_and_check_cleanly(
+    shared_datasets, tenant, project, key_client, path, multi_label, labels
+):
+    data = (shared_datasets / path).read_bytes()
 
     with override_settings(DATASET_INLINE_CHECK_MB=50):
         response = upload(key_client(tenant), project, data, name=path.replace("/", "-"))

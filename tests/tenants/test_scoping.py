@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
@@ -13,7 +14,9 @@ from rest_framework.views import APIView
 
 from projects.models import Project
 from tenants.api.base import TenantModelViewSet, TenantScopedMixin
+from tenants.authentication import ApiKeyPrincipal
 from tenants.scoping import TenantManager, TenantScopeError
+from tests.factories import ProjectFactory, make_api_key
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,24 +92,24 @@ PRODUCT_PACKAGES = ["config", "tenants", "webhooks", "projects", "training", "in
 
 # (file, enclosing function) -> why it may read or write across tenants.
 ALLOWED_BYPASSES = {
-    ("tenants/services.py", "audit_record"): "creates a row for the tenant it is given",
-    ("tenants/services.py", "tenant_create"): "creates the owner's membership of the new tenant",
-    ("tenants/services.py", "invitation_create"): "creates a row for the tenant it is given",
-    ("tenants/services.py", "invitation_by_token"): "the token is the credential; looked up in system context",
-    ("tenants/services.py", "invitation_accept"): "creates the membership in the invitation's tenant",
-    ("tenants/services.py", "api_key_authenticate.load"): "the key names its tenant; looked up by prefix",
+    ("tenants/services/audit.py", "audit_record"): "creates a row for the tenant it is given",
+    ("tenants/services/organizations.py", "tenant_create"): "creates the owner's membership of the new tenant",
+    ("tenants/services/members.py", "invitation_create"): "creates a row for the tenant it is given",
+    ("tenants/services/members.py", "invitation_by_token"): "the token is the credential; looked up in system context",
+    ("tenants/services/members.py", "invitation_accept"): "creates the membership in the invitation's tenant",
+    ("tenants/services/api_keys.py", "api_key_authenticate.load"): "the key names its tenant; looked up by prefix",
     ("tenants/selectors.py", "memberships_of_user"): "a user's own memberships across tenants (RLS allows)",
     ("projects/services/projects.py", "project_create"): "creates a row for the tenant it is given",
-    ("training/services.py", "run_create"): "creates a row for the tenant it is given",
-    ("training/services.py", "run_succeed"): "creates the model version in the run's tenant",
-    ("training/services.py", "dispatch_queued_runs"): "the dispatcher shares workers fairly across tenants",
-    ("training/services.py", "sweep_stale_runs"): "the sweeper finds silent runs of every tenant",
+    ("training/services/runs.py", "run_create"): "creates a row for the tenant it is given",
+    ("training/services/worker.py", "run_succeed"): "creates the model version in the run's tenant",
+    ("training/services/queue.py", "dispatch_queued_runs"): "the dispatcher shares workers fairly across tenants",
+    ("training/services/queue.py", "sweep_stale_runs"): "the sweeper finds silent runs of every tenant",
     (
         "webhooks/services/delivery.py",
         "deliveries_due_for_dispatch",
     ): "the periodic sender finds due deliveries of every tenant",
-    ("training/services.py", "queue_position"): "counts runs waiting ahead, of all tenants (a number only)",
-    ("billing/services.py", "usage_record"): "creates a row for the tenant it is given",
+    ("training/selectors.py", "queue_positions"): "counts runs waiting ahead, of all tenants (a number only)",
+    ("billing/services/usage.py", "usage_record"): "creates a row for the tenant it is given",
     ("inference/services/monitors.py", "events_purge_expired"): "retention applies to every tenant's old events",
     ("inference/loading.py", "warm_deployed"): "a web process serves every tenant: it loads their deployed models",
     (
@@ -228,11 +231,20 @@ def test_defining_get_queryset_on_a_subclass_raises_type_error():
                 return Project.all_tenants.all()
 
 
-def test_defining_refine_queryset_is_allowed():
+@pytest.mark.django_db
+def test_defining_refine_queryset_is_allowed_and_narrows_only_within_the_tenant(tenant, other_tenant):
     class Narrowed(TenantModelViewSet):
         model = Project
+        project_field = "pk"
 
         def refine_queryset(self, queryset):
             return queryset.filter(multi_label=True)
 
-    assert Narrowed.refine_queryset is not TenantScopedMixin.refine_queryset
+    mine = ProjectFactory(tenant=tenant, name="Mine, multi-label", multi_label=True)
+    ProjectFactory(tenant=tenant, name="Mine, single-label", multi_label=False)
+    ProjectFactory(tenant=other_tenant, name="Theirs, multi-label", multi_label=True)
+    api_key, _ = make_api_key(tenant)
+    view = Narrowed()
+    view.request = SimpleNamespace(user=ApiKeyPrincipal(api_key=api_key))
+
+    assert list(view.get_queryset()) == [mine]
