@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,11 +15,13 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
+from projects.models import Project
 from tenants import lookups
 from tenants.models import Membership, Role, Tenant
-from tests.factories import MembershipFactory, TenantFactory, UserFactory, make_api_key
+from tests.factories import MembershipFactory, ProjectFactory, TenantFactory, UserFactory, make_api_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -332,3 +335,31 @@ def start_worker(
 @pytest.fixture(scope="module")
 def celery_worker_process(start_worker: Callable[[str], Worker]) -> Worker:
     return start_worker("test-worker")
+
+
+# --- dashboard pages ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tenant: Tenant) -> Project:
+    return ProjectFactory(tenant=tenant, name="Intents")
+
+
+@pytest.fixture
+def signed_in(client: Client) -> Callable[[Membership], Client]:
+    """``signed_in(membership)``: the test client, logged in as that member's user."""
+
+    def sign_in(membership: Membership) -> Client:
+        client.force_login(membership.user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def own_cache(settings: Any) -> None:
+    """allauth's rate limits (one confirmation mail per address per 3 minutes...) live in the cache:
+    a fresh one per test keeps one test's mails and attempts from throttling the next."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(uuid.uuid4())}
+    }

@@ -10,7 +10,7 @@ import pytest
 
 from billing.models import UsageRecord
 from tests.projects.test_datasets_api import _named
-from tests.training_runs.test_worker_training import get, start_run, wait_for
+from tests.training.test_worker_training import get, start_run, wait_for
 from training.models import ModelVersion
 
 pytestmark = pytest.mark.worker

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import ProjectFactory
-from tests.training_runs.test_queue import ready_dataset
+from tests.training.test_queue import ready_dataset
 from training import selectors
 from training.models import RunStatus, TrainingRun
 from training.services import run_create

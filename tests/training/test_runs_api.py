@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import ProjectFactory
-from tests.training_runs.test_queue import ready_dataset
+from tests.training.test_queue import ready_dataset
 from training.models import ModelVersion, RunStatus, TrainingRun
 
 

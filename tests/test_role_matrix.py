@@ -15,6 +15,9 @@ from tenants.models import ROLE_RANK, ApiKey, AuditEvent, Invitation, Membership
 from tenants.services import invitation_create
 from tests.factories import MembershipFactory, ProjectFactory, dashboard_url, make_api_key
 
+# allauth keeps its rate limits (sign-ups, confirmation mails) in the cache: a fresh one per test.
+pytestmark = pytest.mark.usefixtures("own_cache")
+
 
 @dataclass
 class World:

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from tenants.models import Role
 from tests.factories import ProjectFactory
-from tests.training_runs.test_api import _version
-from tests.training_runs.test_queue import ready_dataset
+from tests.training.test_queue import ready_dataset
+from tests.training.test_runs_api import _version
 from training.models import ModelVersion, RunStatus, TrainingRun
 
 

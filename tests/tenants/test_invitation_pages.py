@@ -17,6 +17,9 @@ from tenants.models import Invitation, Membership, Role, Tenant
 from tenants.services import invitation_accept, invitation_create
 from tests.factories import PASSWORD, UserFactory, dashboard_url
 
+# allauth keeps its rate limits (sign-ups, confirmation mails) in the cache: a fresh one per test.
+pytestmark = pytest.mark.usefixtures("own_cache")
+
 NEW_EMAIL = "grace@example.com"
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
 from projects.models import Project
 from tenants.models import ApiKey, Membership, Tenant
 from tests.factories import ProjectFactory, dashboard_url, make_api_key
+
+# allauth keeps its rate limits (sign-ups, confirmation mails) in the cache: a fresh one per test.
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def create_key(client: Client, tenant: Tenant, **fields: object) -> tuple[str, str]:

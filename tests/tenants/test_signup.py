@@ -12,7 +12,8 @@ from django.test import Client
 from tenants.models import AuditEvent, Membership, Role, Tenant
 from tests.factories import PASSWORD
 
-pytestmark = pytest.mark.django_db
+# allauth keeps its rate limits (sign-ups, confirmation mails) in the cache: a fresh one per test.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_cache")]
 
 EMAIL = "ada@example.com"
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_float, env_int, env_list, env_optional, env_str, load_env_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # Variables the settings read that a developer's shell or the test run may have set.
 _SETTINGS_VARIABLES = {

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from django.test import Client
 
 from tenants.models import AuditEvent, Invitation, Membership, Role, Tenant
 from tests.factories import dashboard_url
+
+# allauth keeps its rate limits (sign-ups, confirmation mails) in the cache: a fresh one per test.
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def role_of(tenant: Tenant, membership: Membership) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -11,6 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from tenants.models import AuditAction, Membership, Role, Tenant
 from tenants.services import audit_record, invitation_create
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory, dashboard_url, make_api_key
+
+# allauth keeps its rate limits (sign-ups, confirmation mails) in the cache: a fresh one per test.
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def test_a_user_in_two_tenants_sees_both_in_the_switcher_and_each_works(

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from django.test import Client
 
 from projects.models import Project
 from tenants.models import Membership, Role, Tenant
 from tests.factories import ProjectFactory, dashboard_url
+
+# allauth keeps its rate limits (sign-ups, confirmation mails) in the cache: a fresh one per test.
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 NEW = {
     "name": "Intents",
