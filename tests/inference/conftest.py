@@ -16,8 +16,7 @@ from django.core.files.storage import default_storage
 
 from projects.models import Project
 from tenants.storage import tenant_file_path
-from tests.factories import make_tiny_bert
-from tests.training.test_engine import config, multi_labelled, separable
+from tests.factories import config, make_tiny_bert, multi_labelled, separable
 from training import engine
 from training.models import ModelVersion
 

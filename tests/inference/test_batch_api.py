@@ -13,8 +13,7 @@ from django.core.files.storage import default_storage
 from billing.models import UsageRecord
 from inference.models import BatchPrediction
 from inference.services import batches
-from tests.factories import ProjectFactory
-from tests.training.test_engine import NAMES
+from tests.factories import NAMES, ProjectFactory
 
 CSV = (
     "id,message,channel\n"

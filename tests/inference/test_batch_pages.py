@@ -7,8 +7,7 @@ import pytest
 from inference.models import BatchPrediction
 from inference.services import batches
 from tenants.models import Role
-from tests.factories import ProjectFactory, dashboard_url
-from tests.projects.test_datasets_api import _named
+from tests.factories import ProjectFactory, dashboard_url, named_csv
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def page(project):
 def test_a_member_uploads_a_file_watches_it_and_downloads_the_results(client, tenant, project, member_of):
     client.force_login(member_of(tenant, Role.MEMBER).user)
 
-    client.post(page(project), {"file": _named(b"text\npizza soup\nguitar song\n", "msgs.csv")})
+    client.post(page(project), {"file": named_csv(b"text\npizza soup\nguitar song\n", "msgs.csv")})
     job = BatchPrediction.objects.for_tenant(tenant).get()
     queued = client.get(page(project)).content.decode()
     batches.batch_run(tenant_id=str(tenant.pk), batch_id=str(job.pk))
@@ -41,7 +40,7 @@ def test_a_member_uploads_a_file_watches_it_and_downloads_the_results(client, te
 def test_an_unreadable_file_says_why_and_queues_nothing(client, tenant, project, member_of):
     client.force_login(member_of(tenant, Role.MEMBER).user)
 
-    response = client.post(page(project), {"file": _named(b"\x00\x01\x02" * 300, "x.csv")}, follow=True)
+    response = client.post(page(project), {"file": named_csv(b"\x00\x01\x02" * 300, "x.csv")}, follow=True)
 
     assert "The file contains NUL bytes: it is binary, not text." in response.content.decode()
     assert not BatchPrediction.objects.for_tenant(tenant).exists()
@@ -51,7 +50,7 @@ def test_a_viewer_sees_the_jobs_but_cannot_upload(client, tenant, project, membe
     client.force_login(member_of(tenant, Role.VIEWER).user)
 
     assert 'type="file"' not in client.get(page(project)).content.decode()
-    assert client.post(page(project), {"file": _named(b"text\npizza\n", "a.csv")}).status_code == 403
+    assert client.post(page(project), {"file": named_csv(b"text\npizza\n", "a.csv")}).status_code == 403
 
 
 def test_another_tenants_member_gets_404(client, other_tenant, project, member_of):

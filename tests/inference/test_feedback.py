@@ -8,8 +8,7 @@ import pytest
 from inference.models import Feedback
 from projects.models import Dataset
 from tenants.models import Role
-from tests.factories import ProjectFactory, dashboard_url
-from tests.projects.test_datasets_api import _named
+from tests.factories import ProjectFactory, dashboard_url, named_csv
 
 FOOD = "pizza bread cheese soup"
 
@@ -84,7 +83,9 @@ def test_reviewed_texts_become_a_new_dataset_with_the_base_datasets_rows(
 ):
     manager = key_client(tenant)
     data = "text,label\n" + "".join(f"pizza soup {i},food\nguitar song {i},music\n" for i in range(5))
-    base = manager.post(f"/api/v1/projects/{project.pk}/datasets/", {"file": _named(data.encode(), "train.csv")}).json()
+    base = manager.post(
+        f"/api/v1/projects/{project.pk}/datasets/", {"file": named_csv(data.encode(), "train.csv")}
+    ).json()
     manager.post(url(project), {"text": "violin concerto", "label": "music"})
     manager.post(url(project), {"text": "spam spam", "label": "food"})
     accepted, rejected = Feedback.objects.for_tenant(tenant).order_by("text").reverse()

@@ -17,8 +17,7 @@ from rest_framework.exceptions import ValidationError
 
 from billing.models import UsageRecord
 from inference.api.serializers import PredictRequestSerializer, predict_request
-from tests.factories import ProjectFactory
-from tests.training.test_engine import NAMES, WORDS
+from tests.factories import NAMES, WORDS, ProjectFactory
 from training import services as training_services
 from training.models import ModelVersion
 

@@ -12,7 +12,7 @@ from transformers import AutoTokenizer
 from inference import runtime
 from inference.runtime.batcher import MicroBatcher
 from inference.runtime.cache import ModelCache
-from tests.training.test_engine import NAMES, WORDS, separable
+from tests.factories import NAMES, WORDS, separable
 from training import engine
 
 TEXTS = ["pizza bread soup", "guitar piano", "football goal match team", "cheese", "drum melody song violin"]

@@ -9,8 +9,7 @@ import io
 import pytest
 
 from billing.models import UsageRecord
-from tests.projects.test_datasets_api import _named
-from tests.training.test_worker_training import get, start_run, wait_for
+from tests.factories import get, named_csv, start_run, wait_for
 from training.models import ModelVersion
 
 pytestmark = pytest.mark.worker
@@ -37,7 +36,7 @@ def test_a_model_trained_on_a_worker_serves_predictions_and_a_batch_job(
 
     texts = "".join(f"{i},card visa pin {i}\n" if i % 2 else f"{i},refund money return {i}\n" for i in range(300))
     job = client.post(
-        f"/api/v1/projects/{project}/batch-predictions/", {"file": _named(f"n,text\n{texts}".encode(), "in.csv")}
+        f"/api/v1/projects/{project}/batch-predictions/", {"file": named_csv(f"n,text\n{texts}".encode(), "in.csv")}
     ).json()
     finished = wait_for(
         lambda: (

@@ -9,15 +9,9 @@ from django.urls import reverse
 
 from projects.models import Dataset
 from tenants.models import Role
-from tests.factories import ProjectFactory
-from tests.projects.test_datasets_api import GOOD, _named, stored_files
+from tests.factories import GOOD, ProjectFactory, named_csv, stored_files
 
 DIRTY = GOOD + b"message 1 about my card,card\n  ,card\nmessage 3 about my card,Card\n"
-
-
-@pytest.fixture
-def project(tenant):
-    return ProjectFactory(tenant=tenant, name="Intents")
 
 
 def url(name: str, tenant, project, **kwargs) -> str:
@@ -31,7 +25,9 @@ def signed_in(client, membership):
 
 def post_upload(client, tenant, project, data=GOOD, json=False, **fields):
     headers = {"HTTP_ACCEPT": "application/json"} if json else {}
-    return client.post(url("dataset-list", tenant, project), {"file": _named(data, "train.csv"), **fields}, **headers)
+    return client.post(
+        url("dataset-list", tenant, project), {"file": named_csv(data, "train.csv"), **fields}, **headers
+    )
 
 
 def test_upload_from_the_page_checks_the_file_and_shows_its_report(client, tenant, project, member_of):
@@ -50,7 +46,7 @@ def test_upload_from_the_page_checks_the_file_and_shows_its_report(client, tenan
 def test_the_report_page_shows_the_same_findings_as_the_api(client, tenant, project, member_of, key_client):
     client = signed_in(client, member_of(tenant, Role.VIEWER))
     response = key_client(tenant).post(
-        f"/api/v1/projects/{project.pk}/datasets/", {"file": _named(DIRTY, "d.csv")}, format="multipart"
+        f"/api/v1/projects/{project.pk}/datasets/", {"file": named_csv(DIRTY, "d.csv")}, format="multipart"
     )
     api_findings = response.json()["report"]["findings"]
 
@@ -91,7 +87,7 @@ def test_preview_returns_columns_and_first_rows_for_the_mapping_step(client, ten
 
     response = client.post(
         url("dataset-preview", tenant, project),
-        {"file": _named(b"review;sentiment\ngreat film;pos\nawful;neg\n", "r.csv")},
+        {"file": named_csv(b"review;sentiment\ngreat film;pos\nawful;neg\n", "r.csv")},
     )
 
     body = response.json()
@@ -180,7 +176,7 @@ def _request(client, method, name, tenant, project, dataset):
     target = url(name, tenant, project, **kwargs)
     if method == "GET":
         return client.get(target)
-    return client.post(target, {"file": _named(DIRTY, "d.csv")})
+    return client.post(target, {"file": named_csv(DIRTY, "d.csv")})
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import time
 import pytest
 from django.test import override_settings
 
-from tests.factories import ProjectFactory
-from tests.projects.test_datasets_api import GOOD, stored_files, upload
+from tests.factories import GOOD, ProjectFactory, stored_files, upload
 
 pytestmark = pytest.mark.worker
 

@@ -2,52 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.files.storage import default_storage
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from projects.models import Dataset
-from tests.factories import REFUSED, ProjectFactory
-
-GOOD = b"text,label\n" + b"".join(
-    f"message {i} about my card,{'card' if i % 2 else 'refund'}\n".encode() for i in range(30)
-)
-
-
-@pytest.fixture
-def project(tenant):
-    return ProjectFactory(tenant=tenant, name="Intents")
-
-
-def upload(client, project, data: bytes, name: str = "train.csv", **fields):
-    return client.post(
-        f"/api/v1/projects/{project.pk}/datasets/", {"file": _named(data, name), **fields}, format="multipart"
-    )
-
-
-def _named(data: bytes, name: str) -> io.BytesIO:
-    stream = io.BytesIO(data)
-    stream.name = name
-    return stream
-
-
-def stored_files(tenant) -> list[str]:
-    root = f"tenants/{tenant.pk}"
-    found: list[str] = []
-
-    def walk(folder: str) -> None:
-        if not default_storage.exists(folder):
-            return
-        dirs, files = default_storage.listdir(folder)
-        found.extend(f"{folder}/{f}" for f in files)
-        for d in dirs:
-            walk(f"{folder}/{d}")
-
-    walk(root)
-    return found
+from tests.factories import GOOD, REFUSED, ProjectFactory, named_csv, stored_files, upload
 
 
 def test_upload_is_checked_and_the_report_returned(tenant, project, key_client):
@@ -124,7 +84,7 @@ def test_preview_shows_columns_guesses_and_first_rows_without_storing(tenant, pr
     data = b"utterance\tintent\nwhere is my card\tcard_arrival\nrefund please\trefund\n"
 
     response = key_client(tenant).post(
-        f"/api/v1/projects/{project.pk}/datasets/preview/", {"file": _named(data, "x.tsv")}, format="multipart"
+        f"/api/v1/projects/{project.pk}/datasets/preview/", {"file": named_csv(data, "x.tsv")}, format="multipart"
     )
 
     assert response.status_code == 200

@@ -22,11 +22,6 @@ def detail(project_id: object) -> str:
 
 
 @pytest.fixture
-def project(tenant):
-    return ProjectFactory(tenant=tenant, name="Intents")
-
-
-@pytest.fixture
 def manage_client(tenant, key_client):
     return key_client(tenant, scopes=("manage",))
 

@@ -48,8 +48,9 @@ def fill(tenant: Tenant) -> None:
     from billing.models import UsageRecord
     from inference.models import Alert, AlertRule, BatchPrediction, Feedback, Monitor, MonitorEvent
     from projects.models import Dataset
-    from tenants.models import Invitation, Membership, WebhookDelivery, WebhookEndpoint
+    from tenants.models import Invitation, Membership
     from training.models import ModelVersion, TrainingRun
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
 
     project = Project.all_tenants.create(tenant=tenant, name=f"Project of {tenant.slug}")
     Membership.all_tenants.create(tenant=tenant, user=UserFactory())

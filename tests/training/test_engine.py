@@ -8,57 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from safetensors import safe_open
 
-from tests.factories import make_tiny_bert
+from tests.factories import NAMES, config, make_tiny_bert, multi_labelled, separable
 from training import engine
-
-WORDS = {
-    "food": ["pizza", "bread", "cheese", "soup", "apple", "rice"],
-    "music": ["guitar", "piano", "song", "drum", "violin", "melody"],
-    "sports": ["football", "goal", "tennis", "match", "team", "score"],
-}
-NAMES = sorted(WORDS)
-
-
-def separable(n: int, seed: int = 0) -> tuple[list[str], list[tuple[str, ...]]]:
-    rng = random.Random(seed)
-    texts, labels = [], []
-    for i in range(n):
-        label = NAMES[i % len(NAMES)]
-        texts.append(" ".join(rng.choice(WORDS[label]) for _ in range(rng.randint(3, 9))))
-        labels.append((label,))
-    return texts, labels
-
-
-def multi_labelled(n: int, seed: int = 0) -> tuple[list[str], list[tuple[str, ...]]]:
-    rng = random.Random(seed)
-    texts, labels = [], []
-    for _ in range(n):
-        chosen = sorted(rng.sample(NAMES, rng.choice([1, 1, 2])))
-        words = [rng.choice(WORDS[label]) for label in chosen for _ in range(rng.randint(2, 4))]
-        rng.shuffle(words)
-        texts.append(" ".join(words))
-        labels.append(tuple(chosen))
-    return texts, labels
-
-
-def config(**overrides: object) -> engine.TrainConfig:
-    values: dict[str, object] = {
-        "epochs": 4,
-        "learning_rate": 3e-3,
-        "batch_size": 16,
-        "early_stopping_patience": 0,
-        "device": "cpu",
-        "progress_interval_s": 0.0,
-    }
-    values.update(overrides)
-    return engine.TrainConfig(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from projects.models import Dataset, DatasetStatus
+from projects.models import DatasetStatus
 from tenants.errors import Conflict, InvalidInput, NotFound
-from tests.factories import ProjectFactory, TenantFactory
+from tests.factories import ProjectFactory, TenantFactory, ready_dataset
 from training.models import RunStatus, TrainingRun
 from training.services import (
     dispatch_queued_runs,
@@ -20,21 +20,6 @@ from training.services import (
     run_create,
     sweep_stale_runs,
 )
-
-
-def ready_dataset(project, **fields) -> Dataset:
-    values = {
-        "name": "train.csv",
-        "file": "x",
-        "size_bytes": 1,
-        "sha256": "0" * 64,
-        "format": "csv",
-        "text_column": "text",
-        "label_column": "label",
-        "status": DatasetStatus.READY,
-        **fields,
-    }
-    return Dataset.all_tenants.create(tenant=project.tenant, project=project, **values)
 
 
 def queued_runs(tenant, n: int) -> list[TrainingRun]:

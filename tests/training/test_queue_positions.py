@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import ProjectFactory
-from tests.training.test_queue import ready_dataset
+from tests.factories import ProjectFactory, ready_dataset
 from training import selectors
 from training.models import RunStatus, TrainingRun
 from training.services import run_create
-
-
-@pytest.fixture
-def project(tenant):
-    return ProjectFactory(tenant=tenant, name="Intents")
 
 
 def queue(project, n: int) -> list[TrainingRun]:

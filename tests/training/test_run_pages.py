@@ -6,15 +6,8 @@ import pytest
 from django.urls import reverse
 
 from tenants.models import Role
-from tests.factories import ProjectFactory
-from tests.training.test_queue import ready_dataset
-from tests.training.test_runs_api import _version
+from tests.factories import model_version, ready_dataset
 from training.models import ModelVersion, RunStatus, TrainingRun
-
-
-@pytest.fixture
-def project(tenant):
-    return ProjectFactory(tenant=tenant, name="Intents")
 
 
 def url(name, tenant, project, **kwargs):
@@ -87,7 +80,7 @@ def test_cancel_from_the_page(client, tenant, project, member_of):
 
 def test_versions_side_by_side_with_deploy_and_rollback(client, tenant, project, member_of):
     client.force_login(member_of(tenant, Role.MEMBER).user)
-    v1, v2 = _version(tenant, project, 1), _version(tenant, project, 2)
+    v1, v2 = model_version(tenant, project, 1), model_version(tenant, project, 2)
     ModelVersion.objects.for_tenant(tenant).filter(pk=v1.pk).update(
         metrics={"macro_f1": 0.6, "per_class": {"a": {"f1-score": 0.5}}}
     )
@@ -116,7 +109,7 @@ PAGES = [
 @pytest.fixture
 def objects(tenant, project):
     run = TrainingRun.all_tenants.create(tenant=tenant, project=project, base_model="minilm-l6")
-    return {"run_id": run.pk, "version_id": _version(tenant, project, 1).pk, "dataset": ready_dataset(project)}
+    return {"run_id": run.pk, "version_id": model_version(tenant, project, 1).pk, "dataset": ready_dataset(project)}
 
 
 def _hit(client, method, name, tenant, project, objects):

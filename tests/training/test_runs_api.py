@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import ProjectFactory
-from tests.training.test_queue import ready_dataset
-from training.models import ModelVersion, RunStatus, TrainingRun
-
-
-@pytest.fixture
-def project(tenant):
-    return ProjectFactory(tenant=tenant, name="Intents")
+from tests.factories import model_version, ready_dataset
 
 
 @pytest.fixture
@@ -68,26 +61,9 @@ def test_run_status_and_cancel(tenant, project, dataset, key_client):
     ]
 
 
-def _version(tenant, project, n: int) -> ModelVersion:
-    run = TrainingRun.all_tenants.create(
-        tenant=tenant, project=project, base_model="minilm-l6", status=RunStatus.SUCCEEDED
-    )
-    return ModelVersion.all_tenants.create(
-        tenant=tenant,
-        project=project,
-        training_run=run,
-        version=n,
-        base_model="minilm-l6",
-        method="full",
-        artifact_path=f"m{n}",
-        label_names=["a", "b"],
-        metrics={"macro_f1": 0.5 + n / 10},
-    )
-
-
 def test_versions_are_listed_and_deploy_and_rollback_switch_the_active_one(tenant, project, key_client):
     client = key_client(tenant)
-    v1, v2 = _version(tenant, project, 1), _version(tenant, project, 2)
+    v1, v2 = model_version(tenant, project, 1), model_version(tenant, project, 2)
 
     listed = client.get(f"/api/v1/projects/{project.pk}/models/").json()["results"]
     assert [v["version"] for v in listed] == [2, 1]
@@ -98,7 +74,7 @@ def test_versions_are_listed_and_deploy_and_rollback_switch_the_active_one(tenan
 
 def test_another_tenant_gets_404_on_every_training_endpoint(tenant, other_tenant, project, dataset, key_client):
     run = start(key_client(tenant), project, dataset_id=str(dataset.pk)).json()
-    version = _version(tenant, project, 1)
+    version = model_version(tenant, project, 1)
     theirs = key_client(other_tenant)
 
     assert start(theirs, project, dataset_id=str(dataset.pk)).status_code == 404
@@ -112,7 +88,7 @@ def test_another_tenant_gets_404_on_every_training_endpoint(tenant, other_tenant
 
 def test_a_predict_only_key_reads_but_cannot_start_cancel_or_deploy(tenant, project, dataset, key_client):
     run = start(key_client(tenant), project, dataset_id=str(dataset.pk)).json()
-    version = _version(tenant, project, 1)
+    version = model_version(tenant, project, 1)
     reader = key_client(tenant, scopes=("predict",))
 
     assert reader.get(f"/api/v1/training-runs/{run['id']}/").status_code == 200

@@ -9,7 +9,7 @@ import time
 import pytest
 from django.test import override_settings
 
-from tests.training.test_worker_training import get, start_run, wait_for
+from tests.factories import get, start_run, wait_for
 from training.models import RunStatus, TrainingRun
 from training.services import sweep_stale_runs
 

@@ -3,59 +3,16 @@ progress, cancel, and a worker killed with SIGKILL whose run resumes from its ch
 
 from __future__ import annotations
 
-import random
 import time
 
 import pytest
 from django.core.files.storage import default_storage
 
 from config.celery import ping
-from tests.factories import ProjectFactory
-from tests.projects.test_datasets_api import _named
+from tests.factories import get, start_run, wait_for
 from training.models import ModelVersion
 
 pytestmark = pytest.mark.worker
-
-WORDS = {"card": ["card", "visa", "plastic", "pin"], "refund": ["refund", "money", "back", "return"]}
-
-
-def toy_csv(rows: int, seed: int = 0) -> bytes:
-    """A task a tiny random BERT can learn: each label has its own words."""
-    rng = random.Random(seed)
-    lines = ["text,label"]
-    for i in range(rows):
-        label = "card" if i % 2 else "refund"
-        lines.append(" ".join(rng.choice(WORDS[label]) for _ in range(6)) + f" {i},{label}")
-    return ("\n".join(lines) + "\n").encode()
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def start_run(client, tenant, rows: int, **settings):
-    project = ProjectFactory(tenant=tenant)
-    dataset = client.post(
-        f"/api/v1/projects/{project.pk}/datasets/", {"file": _named(toy_csv(rows), "toy.csv")}, format="multipart"
-    ).json()
-    assert dataset["status"] == "ready", dataset
-    response = client.post(
-        f"/api/v1/projects/{project.pk}/training-runs/",
-        {"dataset_id": dataset["id"], "base_model": "tiny", **settings},
-        format="json",
-    )
-    assert response.status_code == 202, response.content
-    return response.json()
-
-
-def get(client, run):
-    return client.get(f"/api/v1/training-runs/{run['id']}/").json()
 
 
 def test_a_run_trains_on_a_worker_and_makes_a_deployable_version(

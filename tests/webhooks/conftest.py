@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tenants.models import Tenant
+from tests.factories import PUBLIC_ADDRESS
 from webhooks import network, services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -132,9 +133,6 @@ def _local_targets_allowed(settings: Any) -> None:
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     settings.WEBHOOK_MAX_ATTEMPTS = 7
     settings.WEBHOOK_TIMEOUT_S = 5
-
-
-PUBLIC_ADDRESS = "93.184.215.14"
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.webhooks.test_signing import spec_signature
+from tests.factories import spec_signature
 from webhooks import network, services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import delivery, emit_event, send_test_event

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 
+from tests.factories import spec_signature
 from webhooks.models import generate_secret
 from webhooks.signing import sign
-
-
-def spec_signature(secret: str, msg_id: str, timestamp: int, body: str) -> str:
-    key = base64.b64decode(secret.split("_", 1)[1])
-    signed_content = f"{msg_id}.{timestamp}.{body}".encode()
-    return "v1," + base64.b64encode(hmac.new(key, signed_content, hashlib.sha256).digest()).decode()
 
 
 def test_signature_matches_an_independent_computation_from_the_spec():

@@ -6,7 +6,7 @@ import pytest
 from django.test import override_settings
 
 from tenants.errors import InvalidInput
-from tests.webhooks.conftest import PUBLIC_ADDRESS
+from tests.factories import PUBLIC_ADDRESS
 from webhooks import network
 from webhooks.models import WebhookDelivery
 from webhooks.network import check_url

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.webhooks.test_signing import spec_signature
+from tests.factories import spec_signature
 from webhooks.models import WebhookDelivery
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
