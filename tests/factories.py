@@ -160,7 +160,7 @@ def rows(*lines: str, header: str = "text,label") -> bytes:
 def _gzip(data: bytes) -> bytes:
     import gzip
 
-    return gzip.compress(data)
+    return gzip.compress(data, mtime=0)
 
 
 def _xlsx() -> bytes:
