@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.factories import spec_signature
+from tests.factories import spec_signature, wait_for
 from webhooks.models import WebhookDelivery
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def test_a_worker_delivers_the_test_event_after_commit(tenant, key_client, receiver, celery_worker_process):

@@ -12,8 +12,7 @@ state, so a run whose worker was killed ends where an uninterrupted one would.
 Here are ``fine_tune`` and its steps (prepare, build, start or resume, epoch after epoch, finish) and the
 training step; the parts they use live beside it: ``train_config``, ``examples`` (the data check, split,
 tokenizing and class weights), ``state`` (the run and its checkpointed state), ``progress`` (events,
-throttling, ETA), ``checkpoints``, ``artifacts`` (the saved model) and ``evaluation``. Every name this
-module exported before that split is still importable from it.
+throttling, ETA), ``checkpoints``, ``artifacts`` (the saved model) and ``evaluation``.
 """
 
 from __future__ import annotations
@@ -36,20 +35,13 @@ import torch
 import torch.nn.functional as F
 
 from training.engine import artifacts, checkpoints, data, evaluation, modeling
-from training.engine.artifacts import ARTIFACT_DIR, PARITY_SAMPLE, low_rank_factors
-from training.engine.examples import Examples, TrainingDataError, check_data, class_weights, prepare_examples
+from training.engine.examples import Examples, check_data, class_weights, prepare_examples
 from training.engine.modeling import (
     Precision,
-    build_model,
-    choose_precision,
-    linear_schedule,
-    load_artifact_model,
-    predict_logits,
-    seed_everything,
 )
 from training.engine.progress import Counters, Progress, Reporter
 from training.engine.state import Run, RunState
-from training.engine.train_config import DEVICES, METHODS, TrainConfig, defaults_for
+from training.engine.train_config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -369,28 +361,3 @@ def train_step(  # noqa: PLR0917 - public, and called positionally (bench/train_
         model.base_model.update_and_allocate(step)  # type: ignore[union-attr, operator]
     optimizer.zero_grad(set_to_none=True)
     return float(loss.detach())
-
-
-__all__ = [
-    "ARTIFACT_DIR",
-    "DEVICES",
-    "METHODS",
-    "PARITY_SAMPLE",
-    "Precision",
-    "Progress",
-    "TrainConfig",
-    "TrainResult",
-    "TrainingCancelled",
-    "TrainingDataError",
-    "build_model",
-    "choose_precision",
-    "class_weights",
-    "defaults_for",
-    "fine_tune",
-    "linear_schedule",
-    "load_artifact_model",
-    "low_rank_factors",
-    "predict_logits",
-    "seed_everything",
-    "train_step",
-]
