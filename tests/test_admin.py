@@ -123,6 +123,8 @@ def test_operator_sees_webhook_endpoints_but_not_their_signing_secret(client, op
         "training_modelversion",
         "projects_dataset",
         "billing_usagerecord",
+        "billing_plan",
+        "billing_subscription",
         "inference_batchprediction",
         "inference_monitor",
         "inference_alert",
@@ -145,3 +147,18 @@ def test_operators_do_not_see_customers_feedback_texts(client, operator, tenant)
     page = client.get(reverse("admin:inference_feedback_change", args=[item.pk])).content.decode()
 
     assert "a private complaint" not in page
+
+
+def test_an_operator_edits_a_plan_and_sees_every_subscription(client, operator, tenant):
+    from billing.models import Plan, Subscription
+
+    Subscription.all_tenants.create(tenant=tenant, plan=Plan.objects.get(code="free"))
+    free = Plan.objects.get(code="free")
+    client.force_login(operator)
+
+    listing = client.get(reverse("admin:billing_subscription_changelist")).content.decode()
+    form = client.get(reverse("admin:billing_plan_change", args=[free.pk]))
+
+    assert tenant.name in listing
+    assert form.status_code == 200
+    assert 'name="included_predictions"' in form.content.decode()

@@ -1,5 +1,8 @@
 """Prediction rate limits per API key and per tenant: fixed one-minute windows counted in the cache.
 
+Each limit is the tenant's plan's (``billing.selectors.limit_of``), or its setting when the plan leaves it
+empty; 0 means none.
+
 The counter is ``cache.incr`` on a key per window: atomic on Redis (production), so every web process
 shares one count. A refused request gets 429 with ``Retry-After`` (the seconds left in the window).
 """
@@ -9,18 +12,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from billing.selectors import limit_of
 from tenants.authentication import ApiKeyPrincipal
 
 WINDOW_S = 60
 
 
 class _PerMinute(BaseThrottle):
-    setting: str
+    limit: str  # a name in billing.models.LIMIT_SETTINGS
     scope: str
 
     def __init__(self) -> None:
@@ -30,9 +33,11 @@ class _PerMinute(BaseThrottle):
         raise NotImplementedError
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        limit = int(getattr(settings, self.setting))
         principal = request.user
-        if limit <= 0 or not isinstance(principal, ApiKeyPrincipal):
+        if not isinstance(principal, ApiKeyPrincipal):
+            return True
+        limit = int(limit_of(tenant_id=principal.api_key.tenant_id, name=self.limit))
+        if limit <= 0:
             return True
         now = time.time()
         window = int(now // WINDOW_S)
@@ -52,7 +57,7 @@ class _PerMinute(BaseThrottle):
 
 
 class PerKeyThrottle(_PerMinute):
-    setting = "PREDICT_RATE_PER_KEY"
+    limit = "predict_rate_per_key"
     scope = "key"
 
     def ident_of(self, principal: ApiKeyPrincipal) -> str:
@@ -60,7 +65,7 @@ class PerKeyThrottle(_PerMinute):
 
 
 class PerTenantThrottle(_PerMinute):
-    setting = "PREDICT_RATE_PER_TENANT"
+    limit = "predict_rate_per_tenant"
     scope = "tenant"
 
     def ident_of(self, principal: ApiKeyPrincipal) -> str:

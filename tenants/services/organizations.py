@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils.text import slugify
 
-from tenants import db, lookups
+from tenants import db, lookups, signals
 from tenants.errors import InvalidInput
 from tenants.models import (
     AuditAction,
@@ -57,6 +57,7 @@ def tenant_create(*, name: str, owner: User, ip_address: str | None = None, sign
             target_label=tenant.name,
             ip_address=ip_address,
         )
+        signals.tenant_created.send(sender=Tenant, tenant=tenant)
     return tenant
 
 

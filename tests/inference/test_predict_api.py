@@ -15,7 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError
 
-from billing.models import UsageRecord
+from billing.models import Plan, Subscription, UsageRecord
 from inference.api.serializers import PredictRequestSerializer, predict_request
 from tests.factories import NAMES, WORDS, ProjectFactory
 from training import services as training_services
@@ -387,6 +387,32 @@ def test_the_tenant_limit_spans_its_keys_and_spares_other_tenants(
 
     assert codes == [200, 200, 429]
     assert other.status_code == 200
+
+
+def test_the_tenants_plan_sets_its_rate_limits_over_the_settings(
+    tenant, project, client, deploy, ten_seconds_into_a_minute
+):
+    deploy(project, "full")
+    plan = Plan.objects.create(code="tight", name="Tight", predict_rate_per_key=2)
+    Subscription.objects.for_tenant(tenant).update_or_create(tenant=tenant, defaults={"plan": plan})
+
+    with override_settings(PREDICT_RATE_PER_KEY=100):
+        codes = [client.post(url(project), {"texts": [FOOD]}, format="json").status_code for _ in range(3)]
+
+    assert codes == [200, 200, 429]
+
+
+def test_a_plan_that_leaves_a_rate_empty_falls_back_to_the_setting(
+    tenant, project, client, deploy, ten_seconds_into_a_minute
+):
+    deploy(project, "full")
+    plan = Plan.objects.create(code="open", name="Open", predict_rate_per_key=None)
+    Subscription.objects.for_tenant(tenant).update_or_create(tenant=tenant, defaults={"plan": plan})
+
+    with override_settings(PREDICT_RATE_PER_KEY=1):
+        codes = [client.post(url(project), {"texts": [FOOD]}, format="json").status_code for _ in range(2)]
+
+    assert codes == [200, 429]
 
 
 # --- who may call it ------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def count(table: str) -> int:
 
 def fill(tenant: Tenant) -> None:
     """At least one row of this tenant in every tenant table (bypass is on during set-up)."""
-    from billing.models import UsageRecord
+    from billing.models import Plan, Subscription, UsageRecord
     from inference.models import Alert, AlertRule, BatchPrediction, Feedback, Monitor, MonitorEvent
     from projects.models import Dataset
     from tenants.models import Invitation, Membership
@@ -71,6 +71,7 @@ def fill(tenant: Tenant) -> None:
         tenant=tenant, endpoint=endpoint, event_id="msg_1", event_type="webhook.test", payload={}
     )
     UsageRecord.all_tenants.create(tenant=tenant, kind="prediction", quantity=1, project=project)
+    Subscription.all_tenants.create(tenant=tenant, plan=Plan.objects.get(code="free"))
     BatchPrediction.all_tenants.create(
         tenant=tenant, project=project, name="in.csv", input_file="in.csv", size_bytes=1, format="csv", text_column="t"
     )

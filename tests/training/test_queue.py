@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from billing.models import Plan, Subscription
 from projects.models import DatasetStatus
 from tenants.errors import Conflict, InvalidInput, NotFound
 from tests.factories import ProjectFactory, TenantFactory, ready_dataset
@@ -53,6 +54,20 @@ def test_each_tenant_gets_at_most_its_cap_and_the_next_run_once_one_ends(db):
 
     TrainingRun.objects.for_tenant(busy).filter(pk=runs[0].pk).update(status=RunStatus.SUCCEEDED)
     assert [run_id for _, run_id, _ in dispatch_queued_runs()] == [str(runs[2].pk)]
+
+
+@override_settings(TRAINING_MAX_RUNNING_PER_TENANT=1)
+def test_a_tenants_plan_sets_how_many_runs_it_may_have_at_once(db):
+    paying, free = TenantFactory(), TenantFactory()
+    roomy = Plan.objects.create(code="roomy", name="Roomy", training_max_running=3)
+    Subscription.objects.for_tenant(paying).create(tenant=paying, plan=roomy)
+    queued_runs(paying, 4)
+    queued_runs(free, 4)  # no subscription of its own: the default plan (Free), one at a time
+
+    handed = handed_tenants(dispatch_queued_runs())
+
+    assert handed.count(str(paying.pk)) == 3
+    assert handed.count(str(free.pk)) == 1
 
 
 def test_only_the_current_hand_over_can_claim_a_run_and_only_once(db):

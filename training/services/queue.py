@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from billing.selectors import limit_of
 from tenants import db
 from training.models import RunStatus, TrainingRun
 from training.services.runs import run_finish
@@ -27,13 +28,17 @@ def _active_filter() -> Q:
     return Q(status=RunStatus.RUNNING) | Q(status=RunStatus.QUEUED, dispatched_at__isnull=False)
 
 
+def _cap(tenant_id: UUID) -> int:
+    """How many runs the tenant may have at once: its plan's limit, else TRAINING_MAX_RUNNING_PER_TENANT."""
+    return int(limit_of(tenant_id=tenant_id, name="training_max_running"))
+
+
 def dispatch_queued_runs() -> list[tuple[str, str, str]]:
     """Hand queued runs to workers, round-robin over tenants, each within its cap.
 
     Returns (tenant_id, run_id, dispatch_id) of each run handed over; the caller enqueues them after
     commit. Runs in one transaction with the rows locked, so two dispatchers never hand a run twice.
     """
-    cap = settings.TRAINING_MAX_RUNNING_PER_TENANT
     handed: list[tuple[str, str, str]] = []
     with db.system_context(), transaction.atomic():
         active = dict(TrainingRun.all_tenants.filter(_active_filter()).values_list("tenant_id").annotate(n=Count("id")))
@@ -47,12 +52,13 @@ def dispatch_queued_runs() -> list[tuple[str, str, str]]:
             per_tenant.setdefault(run.tenant_id, []).append(run)
         # Round-robin: each pass gives every tenant under its cap one more run, oldest waiting tenant first.
         order = sorted(per_tenant, key=lambda t: per_tenant[t][0].created_at)
+        caps: dict[UUID, int] = {}
         now = timezone.now()
         while True:
             progressed = False
             for tenant_id in order:
                 queue = per_tenant[tenant_id]
-                if queue and active.get(tenant_id, 0) < cap:
+                if queue and active.get(tenant_id, 0) < caps.setdefault(tenant_id, _cap(tenant_id)):
                     run = queue.pop(0)
                     run.dispatch_id = uuid.uuid4()
                     run.dispatched_at = now

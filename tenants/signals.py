@@ -1,0 +1,12 @@
+"""What the kernel tells the apps above it, which it does not import.
+
+- ``tenant_created(tenant)``: sent inside ``tenant_create``'s transaction, once the owner's membership
+  exists; a receiver's writes commit or roll back with the new tenant (billing subscribes it to the
+  default plan).
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+tenant_created = Signal()
