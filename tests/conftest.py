@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
 import socket
@@ -363,3 +364,15 @@ def own_cache(settings: Any) -> None:
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(uuid.uuid4())}
     }
+
+
+# --- billing ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plans(db: None) -> None:
+    """Free, Pro and Scale as the data migration seeds them. A test database that a transactional test
+    flushed has lost the migration's rows, so tests that need the plans seed them again."""
+    from django.apps import apps
+
+    importlib.import_module("billing.migrations.0002_plans").seed_plans(apps)

@@ -149,7 +149,7 @@ def test_operators_do_not_see_customers_feedback_texts(client, operator, tenant)
     assert "a private complaint" not in page
 
 
-def test_an_operator_edits_a_plan_and_sees_every_subscription(client, operator, tenant):
+def test_an_operator_edits_a_plan_and_sees_every_subscription(client, operator, tenant, plans):
     from billing.models import Plan, Subscription
 
     Subscription.all_tenants.create(tenant=tenant, plan=Plan.objects.get(code="free"))

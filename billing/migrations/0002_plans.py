@@ -23,6 +23,13 @@ PLANS = [
 ]
 
 
+def seed_plans(apps):
+    """The three plans (again, for tests whose database a flush emptied: it runs no migration)."""
+    Plan = apps.get_model("billing", "Plan")
+    for fields in PLANS:
+        Plan.objects.update_or_create(code=fields["code"], defaults=fields)
+
+
 def seed(apps, schema_editor):
     """The three plans, and every existing tenant subscribed to the default one."""
     Plan = apps.get_model("billing", "Plan")
@@ -31,8 +38,7 @@ def seed(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         # Row-level security binds the migrating role too: this data migration writes every tenant's row.
         schema_editor.execute("SELECT set_config('app.bypass_rls', 'on', true)")
-    for fields in PLANS:
-        Plan.objects.update_or_create(code=fields["code"], defaults=fields)
+    seed_plans(apps)
     free = Plan.objects.get(is_default=True)
     Subscription._default_manager.bulk_create(
         [Subscription(tenant_id=tenant_id, plan=free) for tenant_id in Tenant.objects.values_list("pk", flat=True)],

@@ -95,7 +95,7 @@ def fill(tenant: Tenant) -> None:
 
 
 @pytest.fixture
-def two_tenants(postgres):
+def two_tenants(postgres, plans):
     a, b = TenantFactory(slug="tenant-a"), TenantFactory(slug="tenant-b")
     fill(a)
     fill(b)
