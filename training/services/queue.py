@@ -52,13 +52,13 @@ def dispatch_queued_runs() -> list[tuple[str, str, str]]:
             per_tenant.setdefault(run.tenant_id, []).append(run)
         # Round-robin: each pass gives every tenant under its cap one more run, oldest waiting tenant first.
         order = sorted(per_tenant, key=lambda t: per_tenant[t][0].created_at)
-        caps: dict[UUID, int] = {}
+        caps = {tenant_id: _cap(tenant_id) for tenant_id in order}
         now = timezone.now()
         while True:
             progressed = False
             for tenant_id in order:
                 queue = per_tenant[tenant_id]
-                if queue and active.get(tenant_id, 0) < caps.setdefault(tenant_id, _cap(tenant_id)):
+                if queue and active.get(tenant_id, 0) < caps[tenant_id]:
                     run = queue.pop(0)
                     run.dispatch_id = uuid.uuid4()
                     run.dispatched_at = now
