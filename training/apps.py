@@ -5,7 +5,7 @@ class TrainingConfig(AppConfig):
     name = "training"
 
     def ready(self) -> None:
-        from projects.services.datasets import set_token_counter
+        from projects.services.dataset_checks import set_token_counter
         from tenants import lookups
         from training.models import ModelVersion
         from training.services import default_token_counter

@@ -36,7 +36,8 @@ from inference.runtime import batch_io
 from inference.selectors import deployed_version
 from projects import ingest
 from projects.models import Dataset, DatasetStatus, Project
-from projects.services.datasets import EXTENSIONS, TooLarge, ingest_error
+from projects.services.dataset_checks import TooLarge, ingest_error
+from projects.services.datasets import EXTENSIONS
 from tenants.errors import Conflict, InvalidInput, NotFound, ServiceError
 from tenants.models import ApiKey, Tenant
 from tenants.storage import tenant_file_path

@@ -17,9 +17,9 @@ from rest_framework.response import Response
 from projects import ingest
 from projects.api.base import ProjectScopedMixin
 from projects.models import Dataset
+from projects.services.dataset_checks import TooLarge
 from projects.services.datasets import (
     Mapping,
-    TooLarge,
     dataset_apply_fixes,
     dataset_delete,
     dataset_preview,

@@ -1,8 +1,8 @@
 """Writes for projects and their datasets."""
 
+from projects.services.dataset_checks import TooLarge
 from projects.services.datasets import (
     Mapping,
-    TooLarge,
     dataset_apply_fixes,
     dataset_check_stored,
     dataset_delete,

@@ -2,8 +2,7 @@
 
 Nothing half-written survives a failed upload: a file we cannot read is refused before anything is
 stored, and a stored file whose database row fails to commit is deleted again. What the data check runs
-with and how its outcome lands on a dataset are in ``dataset_checks`` (its public names stay importable
-from here).
+with and how its outcome lands on a dataset are in ``dataset_checks``.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from projects.services.dataset_checks import (
     ingest_error,
     limits,
 )
-from projects.services.dataset_checks import set_token_counter as set_token_counter  # registered by training
 from tenants.errors import Conflict, NotFound
 from tenants.models import Tenant
 from tenants.storage import tenant_file_path
