@@ -60,11 +60,33 @@ class SubscriptionStatus(models.TextChoices):
 
 
 class Subscription(TenantOwnedModel):
-    """A tenant's current plan: one row per tenant, created with the tenant on the default plan."""
+    """A tenant's current plan: one row per tenant, created with the tenant on the default plan.
+
+    A paid plan is a Stripe subscription: Stripe's webhooks set ``plan``, ``status`` and the period here
+    (``stripe_state_at`` keeps the time of the newest Stripe state applied, so an older event arriving
+    late changes nothing). A past-due subscription keeps its plan until ``grace_until``, then gets the
+    default plan's limits until a payment goes through.
+    """
 
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
     status = models.CharField(max_length=10, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE)
     updated_at = models.DateTimeField(auto_now=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True)
+    stripe_status = models.CharField(max_length=40, blank=True, help_text="The subscription's status at Stripe.")
+    stripe_state_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Stripe created the newest event applied here."
+    )
+    current_period_start = models.DateTimeField(null=True, blank=True, help_text="Empty: calendar months (UTC).")
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    grace_until = models.DateTimeField(
+        null=True, blank=True, help_text="A past-due subscription keeps its plan until then, then gets Free limits."
+    )
+    spend_cap_cents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Stop billable work when the period's estimated bill reaches this."
+    )
+    credit_cents = models.PositiveIntegerField(default=0, help_text="Credit granted by operators, off the next bill.")
 
     class Meta(TenantOwnedModel.Meta):
         constraints = [models.UniqueConstraint(fields=["tenant"], name="subscription_one_per_tenant")]
@@ -74,23 +96,73 @@ class Subscription(TenantOwnedModel):
 
 
 class UsageKind(models.TextChoices):
+    """The meters: what a plan includes and prices, and what Stripe counts (one Billing Meter each)."""
+
     PREDICTION = "prediction", "Texts predicted"
+    TRAINING_SECONDS = "training_seconds", "Training compute seconds"
+
+
+class UsageSource(models.TextChoices):
+    """Which work wrote a record (several feed the same meter: batch rows and monitor events are predictions)."""
+
+    API = "api", "Predict API"
+    MONITOR = "monitor", "Monitor events"
+    BATCH = "batch", "Batch predictions"
+    TRAINING = "training", "Training runs"
+
+
+class MeterPush(TenantOwnedModel):
+    """One meter event to Stripe: the unsent records of a tenant, meter and day, summed.
+
+    Its records point at it before anything is sent, and its ``identifier`` never changes, so sending it
+    again after an error, or after a crash between Stripe's answer and ``sent_at``, is deduplicated by
+    Stripe: every unit arrives exactly once.
+    """
+
+    kind = models.CharField(max_length=20, choices=UsageKind.choices)
+    day = models.DateField(help_text="The UTC day of its records; the event's timestamp is within it.")
+    timestamp = models.DateTimeField(help_text="The time sent as the meter event's timestamp.")
+    quantity = models.PositiveBigIntegerField()
+    stripe_customer_id = models.CharField(max_length=255)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        verbose_name = "usage sent to Stripe"
+        verbose_name_plural = "usage sent to Stripe"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["next_attempt_at"], condition=Q(sent_at__isnull=True), name="push_unsent")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.kind} on {self.day}"
+
+    @property
+    def identifier(self) -> str:
+        return f"tunebase-{self.pk}"
 
 
 class UsageRecord(TenantOwnedModel):
     """One billable event, written in the same transaction as the work it bills.
 
-    ``sent_at`` is set once the record reached Stripe as a meter event (its id is the event's
-    idempotency identifier), so a push that fails midway is retried without doubling any unit.
+    ``push`` is the meter event that carries it to Stripe, and ``sent_at`` is set once Stripe took that
+    event; records of a tenant with no Stripe customer (never on a paid plan) are settled without a
+    push. A push that fails midway is retried with the same identifier, so no unit is doubled or lost.
     """
 
     kind = models.CharField(max_length=20, choices=UsageKind.choices)
+    source = models.CharField(max_length=10, choices=UsageSource.choices, default=UsageSource.API)
     quantity = models.PositiveIntegerField()
     project = models.ForeignKey("projects.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     model_version = models.ForeignKey(
         "training.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     api_key = models.ForeignKey("tenants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    training_run = models.ForeignKey(
+        "training.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    push = models.ForeignKey(MeterPush, null=True, blank=True, on_delete=models.PROTECT, related_name="records")
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantOwnedModel.Meta):
@@ -102,3 +174,90 @@ class UsageRecord(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.kind}"
+
+
+class QuotaCounter(TenantOwnedModel):
+    """A tenant's use of a meter in one billing period, kept in the transaction of every usage record.
+
+    Quotas are enforced on it with one conditional update (``used + n <= limit``), so concurrent
+    requests at the edge of a quota cannot both pass.
+    """
+
+    kind = models.CharField(max_length=20, choices=UsageKind.choices)
+    period_start = models.DateTimeField()
+    used = models.PositiveBigIntegerField(default=0)
+
+    class Meta(TenantOwnedModel.Meta):
+        verbose_name = "usage per period"
+        verbose_name_plural = "usage per period"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "period_start"], name="quota_counter_one_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.used} x {self.kind} since {self.period_start:%Y-%m-%d}"
+
+
+class ThresholdMeter(models.TextChoices):
+    PREDICTION = "prediction", "Texts predicted"
+    TRAINING_SECONDS = "training_seconds", "Training compute seconds"
+    SPEND = "spend", "Spend cap"
+
+
+class ThresholdNotice(TenantOwnedModel):
+    """A warning sent (email, webhook event, banner) that a meter reached 80 % or 100 % of its limit in a
+    period: one row each, so each warning goes out once."""
+
+    meter = models.CharField(max_length=20, choices=ThresholdMeter.choices)
+    level = models.PositiveSmallIntegerField(help_text="Percent of the limit: 80 or 100.")
+    period_start = models.DateTimeField()
+    used = models.PositiveBigIntegerField()
+    limit = models.PositiveBigIntegerField()
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "meter", "level", "period_start"], name="threshold_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter} at {self.level} %"
+
+
+class Reconciliation(TenantOwnedModel):
+    """Our total of a tenant's meter on one UTC day against Stripe's meter event summary for it."""
+
+    kind = models.CharField(max_length=20, choices=UsageKind.choices)
+    day = models.DateField()
+    ours = models.PositiveBigIntegerField(help_text="Units sent to Stripe for this day.")
+    stripes = models.BigIntegerField(null=True, blank=True, help_text="Stripe's aggregated value; empty: unknown.")
+    drift = models.BigIntegerField(default=0, help_text="Stripe's minus ours.")
+    checked_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind", "day"], name="reconciliation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.day}: drift {self.drift}"
+
+
+class StripeEvent(models.Model):
+    """A webhook event from Stripe, stored by its id before it is processed: a duplicate delivery finds the
+    row and is acknowledged without being processed again."""
+
+    id = models.CharField(max_length=255, primary_key=True)
+    type = models.CharField(max_length=100)
+    created = models.DateTimeField(help_text="When Stripe created the event.")
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"

@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenancy",
+                "billing.context_processors.billing",
             ],
         },
     },
@@ -201,6 +202,9 @@ CELERY_BEAT_SCHEDULE = {
     # Retries of webhook deliveries whose wait is over, and any whose hand-over to the broker got lost.
     "deliver-webhooks": {"task": "tenants.tasks.deliver_due_webhooks", "schedule": 30.0},
     "purge-monitor-events": {"task": "inference.purge_monitor_events", "schedule": 3600.0},
+    # Usage to Stripe (nothing to do with Stripe off), and the daily check of Stripe's totals against ours.
+    "push-usage": {"task": "billing.push_usage", "schedule": 60.0},
+    "reconcile-usage": {"task": "billing.reconcile_usage", "schedule": 24 * 3600.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -336,6 +340,34 @@ WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", DEBUG)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7, minimum=1)
 WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
+
+# --- billing --------------------------------------------------------------------------------------
+# Where customers reach this server: links in emails, quota errors and Stripe's return URLs.
+PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Stripe is off without a secret key: plans, quotas and usage work the same, and nothing is sent.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+# Another address for Stripe's API (a Stripe-compatible test server); empty: Stripe's own.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
+STRIPE_WEBHOOK_TOLERANCE_S = env_int("STRIPE_WEBHOOK_TOLERANCE_S", 300, minimum=1)
+# The Billing Meters' event names (one per meter, created in Stripe with these names).
+STRIPE_METER_EVENTS = {
+    "prediction": env_str("STRIPE_METER_PREDICTIONS", "tunebase_predictions"),
+    "training_seconds": env_str("STRIPE_METER_TRAINING", "tunebase_training_seconds"),
+}
+# Each paid plan's prices, by plan code: STRIPE_PRICE_PRO (the monthly base price),
+# STRIPE_PRICE_PRO_PREDICTIONS and STRIPE_PRICE_PRO_TRAINING (metered, on the meters above).
+STRIPE_PRICES: dict[str, dict[str, str]] = {}
+for _name, _value in sorted(os.environ.items()):
+    if _name.startswith("STRIPE_PRICE_") and _value:
+        _code, _, _part = _name.removeprefix("STRIPE_PRICE_").lower().partition("_")
+        STRIPE_PRICES.setdefault(_code, {})[_part or "base"] = _value
+# A past-due subscription keeps its plan this many days after a failed payment, then gets Free limits.
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7, minimum=0)
+# Training speed used for the estimate shown before a run starts (rows x epochs per second on a worker).
+TRAINING_ESTIMATE_SAMPLES_PER_S = env_float("TRAINING_ESTIMATE_SAMPLES_PER_S", 80.0)
+# The dashboard's try-it box: free, but at most this many predictions a minute per member (0: no limit).
+TRY_BOX_RATE_PER_USER = env_int("TRY_BOX_RATE_PER_USER", 30, minimum=0)
 
 # --- training -------------------------------------------------------------------------------------
 TRAINING_WORK_DIR = Path(env_str("TRAINING_WORK_DIR", str(VAR_DIR / "training")))

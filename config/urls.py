@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from billing import urls as billing_pages
+from billing.api import urls as billing_api
 from config import health
 from inference import urls as inference_pages
 from inference.api import urls as inference_api
@@ -22,6 +24,7 @@ api_v1: list[URLPattern | URLResolver] = [
     *webhooks_api.urlpatterns,
     *training_api.urlpatterns,
     *inference_api.urlpatterns,
+    *billing_api.urlpatterns,
 ]
 
 # The dashboard, all under the "dashboard" namespace; an organization's pages under /t/<slug>/.
@@ -31,6 +34,7 @@ organization_pages: list[URLPattern | URLResolver] = [
     *inference_pages.urlpatterns,
     *tenant_pages.organization_patterns,
     *webhook_pages.urlpatterns,
+    *billing_pages.urlpatterns,
 ]
 dashboard: list[URLPattern | URLResolver] = [
     *tenant_pages.urlpatterns,
@@ -41,6 +45,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    *billing_pages.webhook_patterns,
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

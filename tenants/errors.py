@@ -20,9 +20,11 @@ class ServiceError(Exception):
         code: str | None = None,
         field: str | None = None,
         details: list[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.extra = extra or {}  # more members of the API's error object (a quota's numbers, a link)
         if code:
             self.code = code
         self.field = field

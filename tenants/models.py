@@ -157,6 +157,15 @@ class AuditAction(models.TextChoices):
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
     TENANT_SUSPENDED = "tenant.suspended", "Tenant suspended"
     TENANT_REACTIVATED = "tenant.reactivated", "Tenant reactivated"
+    CHECKOUT_COMPLETED = "billing.checkout_completed", "Checkout completed"
+    SUBSCRIPTION_CHANGED = "billing.subscription_changed", "Subscription changed"
+    SUBSCRIPTION_ENDED = "billing.subscription_ended", "Subscription ended"
+    INVOICE_PAID = "billing.invoice_paid", "Invoice paid"
+    PAYMENT_FAILED = "billing.payment_failed", "Payment failed"
+    PLAN_CHANGED = "billing.plan_changed", "Plan changed by an operator"
+    CREDIT_GRANTED = "billing.credit_granted", "Credit granted"
+    SPEND_CAP_CHANGED = "billing.spend_cap_changed", "Spend cap changed"
+    USAGE_RESENT = "billing.usage_resent", "Usage sent to Stripe again"
 
 
 class AuditEvent(TenantOwnedModel):

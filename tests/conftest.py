@@ -19,9 +19,11 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
+from billing import stripe_api
 from projects.models import Project
 from tenants import lookups
 from tenants.models import Membership, Role, Tenant
+from tests.billing.fake_stripe import PRICES, WEBHOOK_SECRET, FakeStripe
 from tests.factories import MembershipFactory, ProjectFactory, TenantFactory, UserFactory, make_api_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -376,3 +378,15 @@ def plans(db: None) -> None:
     from django.apps import apps
 
     importlib.import_module("billing.migrations.0002_plans").seed_plans(apps)
+
+
+@pytest.fixture
+def fake_stripe(settings: Any) -> Iterator[FakeStripe]:
+    """Stripe on, talking through the real library to a fake Stripe (tests/billing/fake_stripe.py)."""
+    settings.STRIPE_SECRET_KEY = "sk_test_fake"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_PRICES = PRICES
+    fake = FakeStripe()
+    stripe_api.use_http_client(fake)
+    yield fake
+    stripe_api.use_http_client(None)

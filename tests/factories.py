@@ -21,6 +21,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 
+from billing.models import Plan, Subscription
 from projects.models import Dataset, DatasetStatus, Project
 from tenants.models import ApiKey, Membership, Role, Tenant
 from tenants.services import api_key_create
@@ -392,3 +393,14 @@ def spec_signature(secret: str, msg_id: str, timestamp: int, body: str) -> str:
     key = base64.b64decode(secret.split("_", 1)[1])
     signed_content = f"{msg_id}.{timestamp}.{body}".encode()
     return "v1," + base64.b64encode(hmac.new(key, signed_content, hashlib.sha256).digest()).decode()
+
+
+def subscribe(tenant, code: str = "pro", *, stripe=None, customer: str | None = None, **fields) -> Subscription:
+    """The tenant on plan ``code`` (saved, so cached plans are forgotten); with ``stripe`` (a FakeStripe), as
+    a Stripe customer the fake knows (``customer``: its id)."""
+    if stripe is not None:
+        fields["stripe_customer_id"] = stripe.add_customer(customer)
+    subscription, _ = Subscription.all_tenants.update_or_create(
+        tenant=tenant, defaults={"plan": Plan.objects.get(code=code), **fields}
+    )
+    return subscription

@@ -16,7 +16,7 @@ from tenants.services import invitation_create
 from tests.factories import MembershipFactory, ProjectFactory, dashboard_url, make_api_key
 
 # allauth keeps its rate limits (sign-ups, confirmation mails) in the cache: a fresh one per test.
-pytestmark = pytest.mark.usefixtures("own_cache")
+pytestmark = pytest.mark.usefixtures("own_cache", "plans")
 
 
 @dataclass
@@ -77,6 +77,14 @@ ENDPOINTS = [
     Endpoint("api-key-list", Role.ADMIN),
     Endpoint("api-key-create", Role.ADMIN),
     Endpoint("audit-log", Role.OWNER),
+    Endpoint("billing", Role.ADMIN),
+    Endpoint(
+        "billing-spend-cap",
+        Role.ADMIN,
+        "post",
+        data={"spend_cap": "500"},
+        happened=lambda w: audited(w, "billing.spend_cap_changed"),
+    ),
     Endpoint(
         "project-list",
         Role.MEMBER,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 import uuid
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -142,6 +143,7 @@ def execute(run: TrainingRun) -> ModelVersion | None:
     heartbeat = _Heartbeat(tenant_id, run_id, settings.TRAINING_PROGRESS_INTERVAL_S)
     heartbeat.report({"phase": "preparing", "attempt": run.attempts})
     heartbeat.start()
+    started = time.monotonic()  # the compute this attempt bills (an attempt lost with its worker bills none)
     try:
         base = resolve(run.base_model, settings.TUNEBASE_BASE_MODELS)
         texts, labels = _load(run)
@@ -174,12 +176,20 @@ def execute(run: TrainingRun) -> ModelVersion | None:
             history=result.history,
             serving_precision=serving.precision,
             parity=serving.parity,
+            compute_seconds=time.monotonic() - started,
         )
     except BaseException as error:
         code, message = failure_of(error)
         heartbeat.done.set()
         heartbeat.join(timeout=30)
-        run_fail(tenant_id=tenant_id, run_id=run_id, code=code, message=message, cancelled=code == "cancelled")
+        run_fail(
+            tenant_id=tenant_id,
+            run_id=run_id,
+            code=code,
+            message=message,
+            cancelled=code == "cancelled",
+            compute_seconds=time.monotonic() - started,
+        )
         if code in ("cancelled", "bad_data", "base_model_missing"):
             shutil.rmtree(work_dir, ignore_errors=True)
         if isinstance(error, KeyboardInterrupt | SystemExit):

@@ -25,6 +25,7 @@ class EventType(models.TextChoices):
     BATCH_PREDICTION_SUCCEEDED = "batch_prediction.succeeded", "Batch prediction succeeded"
     BATCH_PREDICTION_FAILED = "batch_prediction.failed", "Batch prediction failed"
     MONITOR_ALERT = "monitor.alert", "Monitor alert"
+    BILLING_THRESHOLD = "billing.threshold", "Usage reached 80 % or 100 % of a limit"
     WEBHOOK_TEST = "webhook.test", "Test event"
 
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
 
 from billing.models import Subscription
 from billing.selectors import default_plan
-from tenants.models import Tenant
+from tenants.errors import Conflict, InvalidInput
+from tenants.models import AuditAction, Tenant
+from tenants.services.audit import audit_record
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def subscription_start(*, tenant: Tenant) -> Subscription | None:
@@ -21,3 +28,48 @@ def subscription_start(*, tenant: Tenant) -> Subscription | None:
 def on_tenant_created(sender: object, *, tenant: Tenant, **kwargs: Any) -> None:
     """``tenants.signals.tenant_created``: the new tenant starts on the default plan."""
     subscription_start(tenant=tenant)
+
+
+def subscription_locked(*, tenant: Tenant) -> Subscription:
+    """The tenant's subscription, locked until the transaction ends (created on the default plan if missing)."""
+    found = Subscription.objects.for_tenant(tenant).select_for_update().first()
+    if found is not None:
+        return found
+    plan = default_plan()
+    if plan is None:
+        raise Conflict("No plan is the default plan; an operator must mark one in the admin.", code="no_default_plan")
+    subscription, _ = (
+        Subscription.objects.for_tenant(tenant)
+        .select_for_update()
+        .get_or_create(tenant=tenant, defaults={"plan": plan})
+    )
+    return subscription
+
+
+@transaction.atomic
+def spend_cap_set(
+    *, tenant: Tenant, cap_cents: int | None, actor: User | None, ip_address: str | None = None
+) -> Subscription:
+    """Set (or clear, with None) the most the period's estimated bill may reach; billable work stops there."""
+    if cap_cents is not None and cap_cents < 0:
+        raise InvalidInput("A spend cap cannot be negative.", field="spend_cap")
+    subscription = subscription_locked(tenant=tenant)
+    if cap_cents is not None and cap_cents < subscription.plan.monthly_price_cents:
+        price = subscription.plan.monthly_price_cents / 100
+        raise InvalidInput(
+            f"A spend cap must be at least the {subscription.plan.name} plan's price (${price:,.2f}).",
+            field="spend_cap",
+        )
+    before = subscription.spend_cap_cents
+    subscription.spend_cap_cents = cap_cents
+    subscription.save(update_fields=["spend_cap_cents", "updated_at"])
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.SPEND_CAP_CHANGED,
+        actor=actor,
+        ip_address=ip_address,
+        target_label=subscription.plan.name,
+        before_cents=before,
+        after_cents=cap_cents,
+    )
+    return subscription

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from inference import selectors
 from inference.api.serializers import BatchCreateSerializer, BatchPredictionSerializer
+from inference.api.throttles import PerKeyThrottle, PerTenantThrottle
 from inference.models import BatchPrediction, BatchStatus
 from inference.services import batches
 from projects import ingest
@@ -33,6 +34,10 @@ class ProjectBatchPredictionsViewSet(ProjectScopedMixin, viewsets.GenericViewSet
     serializer_class = BatchPredictionSerializer
     parser_classes = [MultiPartParser, JSONParser]
     write_scope = ApiKeyScope.PREDICT
+
+    def get_throttles(self) -> list[Any]:
+        # Creating a job runs the model over a file: the predict API's rate limits apply to it.
+        return [PerKeyThrottle(), PerTenantThrottle()] if self.action == "create" else super().get_throttles()
 
     def list(self, request: Request, project_pk: UUID) -> Response:
         page = self.paginate_queryset(selectors.batches_of(tenant=self.tenant, project=self.url_project()))

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inference import selectors
+from inference.api.throttles import PerKeyThrottle, PerTenantThrottle
 from inference.models import AlertRule, Monitor, RuleKind
 from inference.services import monitors
 from tenants.api.base import TenantModelViewSet, TenantScopedMixin
@@ -87,6 +88,10 @@ class MonitorViewSet(TenantModelViewSet):
     model = Monitor
     serializer_class = MonitorSerializer
     project_field = "project"
+
+    def get_throttles(self) -> list[Any]:
+        # Posting events runs the model: the predict API's rate limits apply to it.
+        return [PerKeyThrottle(), PerTenantThrottle()] if self.action == "events" else super().get_throttles()
 
     def refine_queryset(self, queryset: Any) -> Any:
         return queryset.select_related("project")

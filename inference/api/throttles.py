@@ -22,6 +22,22 @@ from tenants.authentication import ApiKeyPrincipal
 WINDOW_S = 60
 
 
+def minute_window_wait(ident: str, limit: int) -> float | None:
+    """Count one more call of ``ident`` in this minute's window: None when it is within ``limit`` (0: no
+    limit), else the seconds until the next window."""
+    if limit <= 0:
+        return None
+    now = time.time()
+    window = int(now // WINDOW_S)
+    key = f"ratelimit:{ident}:{window}"
+    # One round trip per request once the window's counter exists; the first request creates it.
+    try:
+        count = cache.incr(key)
+    except ValueError:  # no counter yet for this window
+        count = 1 if cache.add(key, 1, timeout=WINDOW_S + 5) else cache.incr(key)
+    return max(1.0, (window + 1) * WINDOW_S - now) if count > limit else None
+
+
 class _PerMinute(BaseThrottle):
     limit: str  # a name in billing.models.LIMIT_SETTINGS
     scope: str
@@ -37,20 +53,8 @@ class _PerMinute(BaseThrottle):
         if not isinstance(principal, ApiKeyPrincipal):
             return True
         limit = int(limit_of(tenant_id=principal.api_key.tenant_id, name=self.limit))
-        if limit <= 0:
-            return True
-        now = time.time()
-        window = int(now // WINDOW_S)
-        key = f"ratelimit:{self.scope}:{self.ident_of(principal)}:{window}"
-        # One round trip per request once the window's counter exists; the first request creates it.
-        try:
-            count = cache.incr(key)
-        except ValueError:  # no counter yet for this window
-            count = 1 if cache.add(key, 1, timeout=WINDOW_S + 5) else cache.incr(key)
-        if count > limit:
-            self._wait = max(1.0, (window + 1) * WINDOW_S - now)
-            return False
-        return True
+        self._wait = minute_window_wait(f"{self.scope}:{self.ident_of(principal)}", limit)
+        return self._wait is None
 
     def wait(self) -> float | None:
         return self._wait

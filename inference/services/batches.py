@@ -28,7 +28,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing.models import UsageKind
+from billing.models import UsageKind, UsageSource
+from billing.selectors import quota_check, quota_remaining
 from billing.services import usage_record
 from inference import loading
 from inference.models import BatchPrediction, BatchStatus
@@ -63,6 +64,20 @@ def _layout(stream: IO[bytes], format_hint: ingest.Format | None, text_column: s
         raise InvalidInput(error.message, code=error.code, field="text_column") from None
 
 
+def _rows_allowed(tenant: Tenant, stream: IO[bytes], layout: Any, column: str) -> None:
+    """Refuse (402) a file with more texts than the tenant's quota has left. Counted only under a limit,
+    and only as far as one past what is left."""
+    remaining = quota_remaining(tenant_id=tenant.pk, kind=UsageKind.PREDICTION)
+    if remaining is None:
+        return
+    stream.seek(0)
+    rows = batch_io.read_rows(cast(BinaryIO, stream), layout, column)
+    texts = sum(1 for row in islice(rows, remaining + 1) if row.text is not None)
+    stream.seek(0)
+    if texts > remaining:
+        quota_check(tenant_id=tenant.pk, kind=UsageKind.PREDICTION, quantity=texts)
+
+
 def _enqueue(job: BatchPrediction) -> None:
     from inference.tasks import run_batch_prediction
 
@@ -91,6 +106,10 @@ def batch_create(
         raise TooLarge(f"The file is {size / 1e6:,.1f} MB; a batch file may be at most {limit_mb} MB. Split it.")
     version = deployed_version(project)
     layout, column = _layout(stream, format_hint, text_column)
+    try:
+        _rows_allowed(tenant, stream, layout, column)
+    except ingest.IngestError as error:
+        raise ingest_error(error) from None
     job = BatchPrediction(
         tenant=tenant,
         project=project,
@@ -133,6 +152,7 @@ def batch_from_dataset(
     if dataset.status == DatasetStatus.CHECKING:
         raise Conflict("The dataset is still being checked; try again when it is ready.", field="dataset_id")
     version = deployed_version(project)
+    quota_check(tenant_id=tenant.pk, kind=UsageKind.PREDICTION, quantity=dataset.rows_read)
     with transaction.atomic():
         job = BatchPrediction.objects.for_tenant(tenant).create(
             tenant=tenant,
@@ -255,6 +275,7 @@ def _finish_succeeded(job: BatchPrediction, counts: tuple[int, int, int], result
                 tenant_id=job.tenant_id,
                 kind=UsageKind.PREDICTION,
                 quantity=predicted,
+                source=UsageSource.BATCH,
                 project_id=job.project_id,
                 model_version_id=job.model_version_id,
                 api_key_id=job.api_key_id,

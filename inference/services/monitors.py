@@ -14,10 +14,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from billing.models import UsageSource
 from inference import selectors
 from inference.models import Alert, AlertRule, Monitor, MonitorEvent, RuleKind
 from inference.services import alerting
-from inference.services.predict import Predicted, predictions_compute, predictions_record
+from inference.services.predict import Predicted, predictions_allowed, predictions_compute, predictions_record
 from projects.models import Project
 from tenants import db
 from tenants.errors import Conflict, InvalidInput, NotFound
@@ -95,9 +96,11 @@ def events_post(
     if not monitor.is_active:
         raise Conflict("This monitor is paused; resume it to post events.", code="monitor_paused")
     times = _times(events, timezone.now())
-    predicted = predictions_compute(project=monitor.project, texts=[e.text for e in events])
+    texts = [e.text for e in events]
+    predictions_allowed(project=monitor.project, texts=texts)
+    predicted = predictions_compute(project=monitor.project, texts=texts)
     with db.write_transaction():
-        predictions_record(predicted=predicted, api_key=api_key)
+        predictions_record(predicted=predicted, api_key=api_key, source=UsageSource.MONITOR)
         rows = _events_store(tenant, monitor, events, times, predicted)
         fired = rules_evaluate(tenant=tenant, monitor=monitor, at=max(times))
     return {

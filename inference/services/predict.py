@@ -9,7 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
-from billing.models import UsageKind
+from billing.models import UsageKind, UsageSource
+from billing.selectors import quota_check
 from billing.services import usage_record
 from inference import loading, selectors
 from inference.runtime.batcher import BatcherTimeout
@@ -99,13 +100,22 @@ def predictions_compute(
     )
 
 
-def predictions_record(*, predicted: Predicted, api_key: ApiKey | None = None) -> None:
-    """Bill the predicted texts and keep the unsure ones for review, in the caller's transaction."""
+def predictions_allowed(*, project: Project, texts: Sequence[str]) -> None:
+    """Refuse (402) before the model runs when the texts would pass the tenant's quota."""
+    quota_check(tenant_id=project.tenant_id, kind=UsageKind.PREDICTION, quantity=len(texts))
+
+
+def predictions_record(*, predicted: Predicted, api_key: ApiKey | None = None, source: str = UsageSource.API) -> None:
+    """Bill the predicted texts and keep the unsure ones for review, in the caller's transaction. Raises
+    ``QuotaExceeded`` (402) when the quota filled up while the model ran; the caller's transaction then
+    rolls back and nothing is billed or kept."""
     project = predicted.project
     usage_record(
         tenant_id=project.tenant_id,
         kind=UsageKind.PREDICTION,
         quantity=len(predicted.texts),
+        source=source,
+        enforce=True,
         project=project,
         model_version=predicted.version,
         api_key=api_key,
@@ -127,6 +137,8 @@ def predict(
 ) -> dict[str, Any]:
     """Predict ``texts`` with the project's deployed version and record them as usage (when billable:
     the dashboard's try-it box is not)."""
+    if billable:
+        predictions_allowed(project=project, texts=texts)
     predicted = predictions_compute(project=project, texts=texts, top_k=top_k, version=version)
     if billable:
         with db.write_transaction():

@@ -1,4 +1,5 @@
-"""The try-it box on a project's page: one text, the served version's answer; free and counted nowhere."""
+"""The try-it box on a project's page: one text, the served version's answer; free and counted against no
+quota, with its own small rate limit per member (``TRY_BOX_RATE_PER_USER`` a minute)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from inference.api.throttles import minute_window_wait
 from inference.services.predict import predict
 from projects.views.base import ProjectTenantView
 from tenants.errors import ServiceError
@@ -23,9 +25,18 @@ class ProjectTryView(ProjectTenantView):
         text = request.POST.get("text", "")
         context: dict[str, Any] = {"tenant": self.tenant, "project": project, "text": text}
         status = 200
+        wait = None
+        if text.strip():
+            wait = minute_window_wait(f"try:{request.user.pk}", settings.TRY_BOX_RATE_PER_USER)
         if not text.strip():
             context["error"] = "Type a text to classify."
             status = 400
+        elif wait is not None:
+            context["error"] = (
+                f"The try-it box takes {settings.TRY_BOX_RATE_PER_USER} texts a minute; try again in {wait:.0f} s, "
+                "or use the predict API for more."
+            )
+            status = 429
         elif len(text) > settings.PREDICT_MAX_TEXT_CHARS:
             context["error"] = (
                 f"That text is {len(text):,} characters long; at most {settings.PREDICT_MAX_TEXT_CHARS:,}."

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
+from billing.selectors import projects_allowed
 from projects.models import Dataset, Project
 from projects.services.datasets import delete_files_later
 from tenants.errors import Conflict, NotFound
@@ -36,6 +37,7 @@ def project_create(*, tenant: Tenant, created_by: User | None = None, **fields: 
     fields = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS}
     fields["name"] = fields["name"].strip()
     _ensure_unique_name(tenant=tenant, name=fields["name"])
+    projects_allowed(tenant_id=tenant.pk, existing=Project.objects.for_tenant(tenant).count())
     try:
         with transaction.atomic():  # a concurrent create of the same name loses at the unique index
             return Project.all_tenants.create(tenant=tenant, created_by=created_by, **fields)

@@ -17,8 +17,8 @@ from tenants.errors import ServiceError
 logger = logging.getLogger(__name__)
 
 
-def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or []}}
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or [], **extra}}
 
 
 def _flatten(detail: Any, path: str = "") -> list[dict[str, Any]]:
@@ -57,7 +57,7 @@ _CODES = {
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
         details = exc.details or ([{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else [])
-        return Response(error_body(exc.code, exc.message, details), status=exc.status)
+        return Response(error_body(exc.code, exc.message, details, **exc.extra), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

@@ -393,7 +393,7 @@ def test_the_tenants_plan_sets_its_rate_limits_over_the_settings(
     tenant, project, client, deploy, ten_seconds_into_a_minute
 ):
     deploy(project, "full")
-    plan = Plan.objects.create(code="tight", name="Tight", predict_rate_per_key=2)
+    plan = Plan.objects.create(code="tight", name="Tight", included_predictions=1000, predict_rate_per_key=2)
     Subscription.objects.for_tenant(tenant).update_or_create(tenant=tenant, defaults={"plan": plan})
 
     with override_settings(PREDICT_RATE_PER_KEY=100):
@@ -406,7 +406,7 @@ def test_a_plan_that_leaves_a_rate_empty_falls_back_to_the_setting(
     tenant, project, client, deploy, ten_seconds_into_a_minute
 ):
     deploy(project, "full")
-    plan = Plan.objects.create(code="open", name="Open", predict_rate_per_key=None)
+    plan = Plan.objects.create(code="open", name="Open", included_predictions=1000, predict_rate_per_key=None)
     Subscription.objects.for_tenant(tenant).update_or_create(tenant=tenant, defaults={"plan": plan})
 
     with override_settings(PREDICT_RATE_PER_KEY=1):

@@ -15,6 +15,7 @@ from tenants.checks import row_level_security_applies
 from tenants.models import AuditAction, Tenant
 from tenants.services import api_key_create, audit_record
 from tests.factories import TenantFactory, UserFactory
+from tests.tenants.test_scoping import NOT_TENANT_OWNED
 
 pytestmark = pytest.mark.postgres_only
 
@@ -29,6 +30,8 @@ def tenant_tables() -> list[str]:
     tables = []
     for model in apps.get_models():
         field = next((f for f in model._meta.concrete_fields if f.name == "tenant"), None)
+        if model._meta.label in NOT_TENANT_OWNED:
+            continue
         if field is not None and field.related_model is Tenant:
             tables.append(model._meta.db_table)
     return sorted(tables)
@@ -45,7 +48,15 @@ def count(table: str) -> int:
 
 def fill(tenant: Tenant) -> None:
     """At least one row of this tenant in every tenant table (bypass is on during set-up)."""
-    from billing.models import Plan, Subscription, UsageRecord
+    from billing.models import (
+        MeterPush,
+        Plan,
+        QuotaCounter,
+        Reconciliation,
+        Subscription,
+        ThresholdNotice,
+        UsageRecord,
+    )
     from inference.models import Alert, AlertRule, BatchPrediction, Feedback, Monitor, MonitorEvent
     from projects.models import Dataset
     from tenants.models import Invitation, Membership
@@ -70,7 +81,20 @@ def fill(tenant: Tenant) -> None:
     WebhookDelivery.all_tenants.create(
         tenant=tenant, endpoint=endpoint, event_id="msg_1", event_type="webhook.test", payload={}
     )
-    UsageRecord.all_tenants.create(tenant=tenant, kind="prediction", quantity=1, project=project)
+    push = MeterPush.all_tenants.create(
+        tenant=tenant,
+        kind="prediction",
+        day="2026-01-01",
+        timestamp="2026-01-01T00:00Z",
+        quantity=1,
+        stripe_customer_id="c",
+    )
+    UsageRecord.all_tenants.create(tenant=tenant, kind="prediction", quantity=1, project=project, push=push)
+    QuotaCounter.all_tenants.create(tenant=tenant, kind="prediction", period_start="2026-01-01T00:00Z", used=1)
+    ThresholdNotice.all_tenants.create(
+        tenant=tenant, meter="prediction", level=80, period_start="2026-01-01T00:00Z", used=8, limit=10
+    )
+    Reconciliation.all_tenants.create(tenant=tenant, kind="prediction", day="2026-01-01", ours=1, stripes=1)
     Subscription.all_tenants.create(tenant=tenant, plan=Plan.objects.get(code="free"))
     BatchPrediction.all_tenants.create(
         tenant=tenant, project=project, name="in.csv", input_file="in.csv", size_bytes=1, format="csv", text_column="t"

@@ -59,7 +59,7 @@ def test_each_tenant_gets_at_most_its_cap_and_the_next_run_once_one_ends(db):
 @override_settings(TRAINING_MAX_RUNNING_PER_TENANT=1)
 def test_a_tenants_plan_sets_how_many_runs_it_may_have_at_once(db):
     paying, free = TenantFactory(), TenantFactory()
-    roomy = Plan.objects.create(code="roomy", name="Roomy", training_max_running=3)
+    roomy = Plan.objects.create(code="roomy", name="Roomy", included_training_minutes=60, training_max_running=3)
     Subscription.objects.for_tenant(paying).create(tenant=paying, plan=roomy)
     queued_runs(paying, 4)
     queued_runs(free, 4)  # no subscription of its own: the default plan (Free), one at a time

@@ -8,9 +8,10 @@ import time
 import pytest
 from django.core.files.storage import default_storage
 
+from billing.models import UsageRecord
 from config.celery import ping
 from tests.factories import get, start_run, wait_for
-from training.models import ModelVersion
+from training.models import ModelVersion, TrainingRun
 
 pytestmark = pytest.mark.worker
 
@@ -31,6 +32,11 @@ def test_a_run_trains_on_a_worker_and_makes_a_deployable_version(
     assert version.artifact_path.startswith(f"tenants/{tenant.pk}/projects/")
     assert default_storage.exists(f"{version.artifact_path}/tunebase.json")
     assert client.post(f"/api/v1/models/{version.pk}/deploy/").json()["is_active"] is True
+    # Billed: the worker's compute seconds, rounded up, within the run's time on the worker.
+    trained = TrainingRun.objects.for_tenant(tenant).get(pk=run["id"])
+    billed = UsageRecord.objects.for_tenant(tenant).get(kind="training_seconds")
+    assert (billed.source, billed.training_run_id) == ("training", trained.pk)
+    assert 1 <= billed.quantity <= (trained.finished_at - trained.started_at).total_seconds() + 1
 
 
 def test_cancel_stops_a_running_training_within_seconds_and_frees_the_worker(
@@ -46,3 +52,6 @@ def test_cancel_stops_a_running_training_within_seconds_and_frees_the_worker(
 
     assert time.monotonic() - asked < 15
     assert ping.delay(time.time()).get(timeout=30)["pong"] is True  # the worker took the next task
+    cancelled = TrainingRun.objects.for_tenant(tenant).get(pk=run["id"])
+    billed = UsageRecord.objects.for_tenant(tenant).get(kind="training_seconds")  # the seconds it used
+    assert 1 <= billed.quantity <= (cancelled.finished_at - cancelled.started_at).total_seconds() + 1

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing.models import UsageKind
+from billing.selectors import quota_check
 from projects.models import Dataset, DatasetStatus, Project
 from tenants.errors import Conflict, InvalidInput, NotFound
 from tenants.models import Tenant
@@ -73,6 +75,8 @@ def run_create(
         )
     if method not in Method.values:
         raise InvalidInput(f"Unknown method {method!r}; use one of {', '.join(Method.values)}.", field="method")
+    # A run starts only while the period has training time left (it then runs to its end).
+    quota_check(tenant_id=tenant.pk, kind=UsageKind.TRAINING_SECONDS, quantity=1)
     name = base_model or settings.DEFAULT_BASE_MODEL
     try:
         resolve(name, settings.TUNEBASE_BASE_MODELS)

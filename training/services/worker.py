@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import math
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from billing.models import UsageKind, UsageSource
+from billing.services import usage_record
 from training.models import ModelVersion, RunStatus, TrainingRun
 from training.services.runs import run_finish
 from training.services.versions import announce_deployed
 
-if TYPE_CHECKING:
-    pass
+
+def _bill(run: TrainingRun, compute_seconds: float) -> None:
+    """The worker's compute time of the attempt that ended the run, rounded up to a whole second."""
+    if compute_seconds > 0:
+        usage_record(
+            tenant_id=run.tenant_id,
+            kind=UsageKind.TRAINING_SECONDS,
+            quantity=max(1, math.ceil(compute_seconds)),
+            source=UsageSource.TRAINING,
+            project_id=run.project_id,
+            training_run=run,
+        )
 
 
 def run_claim(*, tenant_id: str, run_id: str, dispatch_id: str, worker: str) -> TrainingRun | None:
@@ -55,7 +68,9 @@ def run_succeed(
     history: list[dict[str, Any]],
     serving_precision: str = "fp32",
     parity: dict[str, Any] | None = None,
+    compute_seconds: float = 0.0,
 ) -> ModelVersion:
+    """Store the trained version and end the run; bill its ``compute_seconds``, in the same transaction."""
     latest = (
         ModelVersion.objects.for_tenant(run.tenant_id)
         .filter(project_id=run.project_id)
@@ -95,14 +110,21 @@ def run_succeed(
         macro_f1=metrics.get("macro_f1"),
         accuracy=metrics.get("accuracy"),
     )
+    _bill(run, compute_seconds)
     if first_served:
         announce_deployed(version)
     return version
 
 
-def run_fail(*, tenant_id: str, run_id: str, code: str, message: str, cancelled: bool = False) -> None:
+def run_fail(
+    *, tenant_id: str, run_id: str, code: str, message: str, cancelled: bool = False, compute_seconds: float = 0.0
+) -> None:
+    """End the run as failed or cancelled. A cancelled run bills the ``compute_seconds`` it used; a failed
+    one bills nothing (whoever's fault it was, the customer got no model)."""
     with transaction.atomic():
         run = TrainingRun.objects.for_tenant(tenant_id).select_for_update().filter(pk=run_id).first()
         if run is None or run.is_finished:
             return
         run_finish(run, RunStatus.CANCELLED if cancelled else RunStatus.FAILED, code, message)
+        if cancelled:
+            _bill(run, compute_seconds)

@@ -10,10 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
+from billing.estimates import TrainingEstimate, training_estimate
+from projects.models import Dataset
 from projects.selectors import ready_datasets_of
 from projects.views import ProjectTenantView
 from tenants.errors import ServiceError
 from training import selectors, services
+from training.engine import defaults_for
 from training.models import Method
 
 
@@ -36,14 +39,29 @@ class RunListView(ProjectTenantView, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         project = self.get_project()
+        datasets = list(ready_datasets_of(tenant=self.tenant, project=project))
+        can_write = self.membership.has_role(self.write_role)
         context.update(
             project=project,
             runs=selectors.runs_of(tenant=self.tenant, project=project)[:50],
-            datasets=ready_datasets_of(tenant=self.tenant, project=project),
+            datasets=datasets,
             methods=Method.choices,
-            can_write=self.membership.has_role(self.write_role),
+            can_write=can_write,
+            estimate=self.estimate(datasets) if can_write else None,
         )
         return context
+
+    def estimate(self, datasets: list[Dataset]) -> TrainingEstimate | None:
+        """The time and cost of the run the form describes (the form asks again as it changes)."""
+        chosen = self.request.GET.get("dataset_id", "")
+        dataset = next((d for d in datasets if str(d.pk) == chosen), datasets[0] if datasets else None)
+        if dataset is None:
+            return None
+        epochs = _number(self.request.GET.get("epochs", ""))
+        if not isinstance(epochs, int) or epochs < 1:
+            method = self.request.GET.get("method") or Method.FULL
+            epochs = defaults_for(dataset.rows_usable, dataset.label_count, method).epochs
+        return training_estimate(tenant_id=self.tenant.pk, rows=dataset.rows_usable, epochs=epochs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         project = self.get_project()
