@@ -177,7 +177,10 @@ def _apply(event: StripeEvent, handler: Handler) -> None:
             subscription.stripe_state_at.isoformat(),
         )
         return
-    subscription.stripe_state_at = event.created
+    if event.type != "checkout.session.completed":
+        # A completed Checkout links the customer and the plan but carries no subscription state (status,
+        # period): the subscription's own events, even one created a moment before it, still apply.
+        subscription.stripe_state_at = event.created
     handler(event, obj, subscription)
     subscription.save()  # a model save: the per-process plan cache forgets the tenant at once
 

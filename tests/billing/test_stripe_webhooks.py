@@ -309,6 +309,23 @@ def test_an_older_update_arriving_late_does_not_downgrade(tenant, subscription, 
     assert len(audits(tenant, AuditAction.SUBSCRIPTION_CHANGED)) == 1
 
 
+def test_the_subscription_created_just_before_its_checkout_still_sets_the_period(tenant, subscription, deliver):
+    # Stripe creates the subscription, then completes the Checkout; the two may arrive the other way round.
+    deliver(event("checkout.session.completed", checkout_session(tenant, "pro"), created=NOW))
+    deliver(
+        event(
+            "customer.subscription.created",
+            stripe_subscription("active", "price_pro_base", start=NOW - 1),
+            created=NOW - 1,
+        )
+    )
+
+    current = subscription_of(tenant)
+    assert current.plan.code == "pro"
+    assert current.current_period_start == dt.datetime.fromtimestamp(NOW - 1, tz=dt.UTC)
+    assert current.stripe_state_at == dt.datetime.fromtimestamp(NOW - 1, tz=dt.UTC)
+
+
 def test_events_of_the_same_second_apply_in_arrival_order(tenant, subscription, deliver):
     deliver(event("customer.subscription.updated", stripe_subscription("active", "price_pro_base")))
     deliver(event("customer.subscription.updated", stripe_subscription("active", "price_scale_base")))

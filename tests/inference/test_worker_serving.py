@@ -53,5 +53,6 @@ def test_a_model_trained_on_a_worker_serves_predictions_and_a_batch_job(
     assert [r["n"] for r in rows] == [str(i) for i in range(300)]
     right = sum(r["predicted_label"] == ("card" if int(r["n"]) % 2 else "refund") for r in rows)
     assert right >= 270
-    billed = sorted(UsageRecord.objects.for_tenant(tenant).values_list("quantity", flat=True))
+    billed = sorted(UsageRecord.objects.for_tenant(tenant).filter(kind="prediction").values_list("quantity", flat=True))
     assert billed == [2, 300]
+    assert UsageRecord.objects.for_tenant(tenant).filter(kind="training_seconds", source="training").count() == 1
