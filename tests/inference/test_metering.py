@@ -331,3 +331,59 @@ def test_the_predict_rate_limits_cover_monitor_events_and_batch_jobs(tenant, pro
     batch = _batch(client, project, 1)
 
     assert (first.status_code, second.status_code, batch.status_code) == (200, 429, 429)
+
+
+def test_monitor_events_the_model_cannot_take_bill_nothing(tenant, project, client):
+    monitor = client.post("/api/v1/monitors/", {"project_id": str(project.pk), "name": "Reviews"}, format="json")
+
+    with override_settings(PREDICT_MAX_TEXT_CHARS=5):
+        refused = client.post(
+            f"/api/v1/monitors/{monitor.json()['id']}/events/", {"events": [{"text": FOOD}]}, format="json"
+        )
+
+    assert refused.status_code == 413
+    assert not UsageRecord.objects.for_tenant(tenant).exists()
+
+
+# --- the usage API ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=yesterday", "from"),
+        ("to=2026-13-01", "to"),
+        ("granularity=week", "granularity"),
+        ("from=2026-12-05&to=2026-12-01", "to"),
+    ],
+)
+def test_the_usage_api_names_the_bad_parameter(client, query, field):
+    response = client.get(f"/api/v1/usage/?{query}")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["field"] == field
+
+
+def test_the_usage_api_answers_a_range_by_day_or_month_with_any_key(tenant, project, key_client, time_machine):
+    reader = key_client(tenant, scopes=("predict",))  # any key reads usage
+    writer = key_client(tenant)
+    time_machine.move_to(datetime(2026, 11, 20, 12, tzinfo=UTC))
+    predict(writer, project, 2)
+    time_machine.move_to(datetime(2026, 12, 2, 12, tzinfo=UTC))
+    predict(writer, project, 3)
+
+    by_day = reader.get("/api/v1/usage/?from=2026-11-01&to=2026-12-31").json()["range"]
+    by_month = reader.get("/api/v1/usage/?from=2026-11-01&to=2026-12-31&granularity=month").json()["range"]
+
+    assert [(s["start"][:10], s["predictions"]) for s in by_day["series"]] == [("2026-11-20", 2), ("2026-12-02", 3)]
+    assert [(s["start"][:10], s["predictions"]) for s in by_month["series"]] == [("2026-11-01", 2), ("2026-12-01", 3)]
+    assert by_day["totals"] == {"predictions": 5, "training": 0}
+
+
+def test_the_usage_api_is_in_the_schema_with_an_example(client):
+    schema = client.get("/api/schema/?format=json").json()
+
+    operation = schema["paths"]["/api/v1/usage/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"from", "to", "granularity"}
+    examples = operation["responses"]["200"]["content"]["application/json"]["examples"]
+    assert next(iter(examples.values()))["value"]["meters"][0]["meter"] == "predictions"
