@@ -48,9 +48,10 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput
 
+# Links the server writes (emails, quota errors, Stripe's return URLs) point at where it serves.
 run: migrate
 	$(BIN)/python manage.py seed_demo --train --url http://$(ADDR)
-	$(BIN)/python manage.py devserver --addr $(ADDR)
+	PUBLIC_URL=$${PUBLIC_URL:-http://$(ADDR)} $(BIN)/python manage.py devserver --addr $(ADDR)
 
 lint: setup
 	$(BIN)/ruff check .
