@@ -95,7 +95,7 @@ def _plan_and_period(subscription: Subscription | None) -> tuple[Plan | None, Pe
 
 
 def banner_of(*, tenant_id: UUID | str) -> Banner | None:
-    """The most pressing billing line for the tenant's pages, or None when all is well (two queries)."""
+    """The most pressing billing line for the tenant's pages, or None when all is well (three queries at most)."""
     subscription = Subscription.objects.for_tenant(tenant_id).select_related("plan").first()
     plan, period = _plan_and_period(subscription)
     if subscription is not None and subscription.status == SubscriptionStatus.PAST_DUE:

@@ -159,10 +159,13 @@ class UsageRecord(TenantOwnedModel):
         "training.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     api_key = models.ForeignKey("tenants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Most records have neither: partial indexes (below) leave a prediction's insert without their upkeep.
     training_run = models.ForeignKey(
-        "training.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "training.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    push = models.ForeignKey(MeterPush, null=True, blank=True, on_delete=models.PROTECT, related_name="records")
+    push = models.ForeignKey(
+        MeterPush, null=True, blank=True, on_delete=models.PROTECT, related_name="records", db_index=False
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantOwnedModel.Meta):
@@ -170,6 +173,8 @@ class UsageRecord(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "kind", "created_at"], name="usage_tenant_period"),
             models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="usage_unsent"),
+            models.Index(fields=["push"], condition=Q(push__isnull=False), name="usage_push"),
+            models.Index(fields=["training_run"], condition=Q(training_run__isnull=False), name="usage_training_run"),
         ]
 
     def __str__(self) -> str:

@@ -104,11 +104,29 @@ def upgrade_url(*, tenant_id: UUID | str) -> str:
     return f"{settings.PUBLIC_URL}/t/{billing_of(tenant_id=tenant_id).slug}/billing/"
 
 
+def recorded_in(*, tenant_id: UUID | str, period: Period, kinds: list[str]) -> dict[str, int]:
+    """Each of ``kinds``' use in the period, summed from the usage records."""
+    used = dict.fromkeys(kinds, 0)
+    rows = (
+        UsageRecord.objects.for_tenant(tenant_id)
+        .filter(kind__in=kinds, created_at__gte=period.start, created_at__lt=period.end)
+        .values("kind")
+        .annotate(total=Sum("quantity"))
+    )
+    used.update({row["kind"]: int(row["total"]) for row in rows})
+    return used
+
+
 def counters_of(*, tenant_id: UUID | str, period: Period) -> dict[str, int]:
-    """Each meter's use in the period, from the quota counters (one query)."""
+    """Each meter's use in the period: its quota counter where there is one (a tenant under a limit), else
+    the sum of its usage records."""
     used = {kind.value: 0 for kind in UsageKind}
     rows = QuotaCounter.objects.for_tenant(tenant_id).filter(period_start=period.start).values_list("kind", "used")
-    used.update({kind: int(n) for kind, n in rows})
+    counted = {kind: int(n) for kind, n in rows}
+    used.update(counted)
+    missing = [kind for kind in used if kind not in counted]
+    if missing:
+        used.update(recorded_in(tenant_id=tenant_id, period=period, kinds=missing))
     return used
 
 

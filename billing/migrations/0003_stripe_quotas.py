@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='usagerecord',
             name='training_run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='training.trainingrun'),
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='training.trainingrun'),
         ),
         migrations.AlterField(
             model_name='usagerecord',
@@ -134,7 +134,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='usagerecord',
             name='push',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='records', to='billing.meterpush'),
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='records', to='billing.meterpush'),
         ),
         migrations.CreateModel(
             name='QuotaCounter',
@@ -233,6 +233,14 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='thresholdnotice',
             constraint=models.UniqueConstraint(fields=('tenant', 'meter', 'level', 'period_start'), name='threshold_once'),
+        ),
+        migrations.AddIndex(
+            model_name='usagerecord',
+            index=models.Index(condition=models.Q(('push__isnull', False)), fields=['push'], name='usage_push'),
+        ),
+        migrations.AddIndex(
+            model_name='usagerecord',
+            index=models.Index(condition=models.Q(('training_run__isnull', False)), fields=['training_run'], name='usage_training_run'),
         ),
         EnableRowLevelSecurity("billing_meterpush"),
         EnableRowLevelSecurity("billing_quotacounter"),

@@ -1,9 +1,12 @@
 """Writing usage: called inside the transaction of the work being billed.
 
-Each record also adds to its period's ``QuotaCounter`` in the same transaction. Where the plan sets a
-limit (Free's included amounts, a spend cap) and the caller enforces it, the counter only moves with a
-conditional update (``used + n <= limit``): of concurrent requests at the edge of a quota exactly
-those that fit pass, and the rest roll back with 402. Crossing 80 % or 100 % of a limit sends one
+Where the tenant's plan sets a limit on the meter (Free's included amounts, a spend cap), the record also
+adds to its period's ``QuotaCounter`` in the same transaction, and when the caller enforces the limit the
+counter only moves with a conditional update (``used + n <= limit``): of concurrent requests at the edge
+of a quota exactly those that fit pass, and the rest roll back with 402. A tenant without a limit (a paid
+plan without a cap) keeps no counter, so its predictions do not queue on one row; a counter starts from
+the period's records when a limit first applies, and is dropped whenever the subscription or a plan
+changes (``counters_reset``), to start again from the records. Crossing 80 % or 100 % of a limit sends one
 warning per period: an email to the owners and admins, a ``billing.threshold`` webhook event, and the
 dashboard's banner.
 """
@@ -11,6 +14,7 @@ dashboard's banner.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +22,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from billing import quotas, selectors
 from billing.models import QuotaCounter, ThresholdMeter, ThresholdNotice, UsageRecord
@@ -35,14 +40,30 @@ def _count(tenant_id: Any, kind: str, period: Period, quantity: int, ceiling: in
     fits = counter if ceiling is None else counter.filter(used__lte=ceiling - quantity)
     if fits.update(used=F("used") + quantity):
         return True
-    if ceiling is not None and quantity > ceiling:
-        return False
+    if counter.exists():
+        return False  # full
+    # No counter yet this period (or dropped at a change): it starts from the records.
+    used = selectors.recorded_in(tenant_id=tenant_id, period=period, kinds=[kind])[kind]
+    adds = ceiling is None or used + quantity <= ceiling
     try:
-        with transaction.atomic():  # the period's first record
-            QuotaCounter.all_tenants.create(tenant_id=tenant_id, kind=kind, period_start=period.start, used=quantity)
-        return True
-    except IntegrityError:  # there is a counter: it was full, or another request created it just now
+        with transaction.atomic():
+            QuotaCounter.all_tenants.create(
+                tenant_id=tenant_id, kind=kind, period_start=period.start, used=used + (quantity if adds else 0)
+            )
+    except IntegrityError:  # another request created it just now
         return bool(fits.update(used=F("used") + quantity))
+    return adds
+
+
+def counters_reset(*, tenant_ids: Any = None) -> int:
+    """Drop the counters of these tenants (None: all) for the periods still open: their limits may have
+    changed, and a counter only counts while a limit applies. The next limited record starts them again
+    from the usage records."""
+    recent = timezone.now() - timedelta(days=40)  # a period is a month at most
+    counters = QuotaCounter.all_tenants.filter(period_start__gte=recent)
+    if tenant_ids is not None:
+        counters = counters.filter(tenant_id__in=tenant_ids)
+    return int(counters.delete()[0])
 
 
 def usage_record(
@@ -54,7 +75,7 @@ def usage_record(
         raise ValueError("usage quantity must be positive")
     period = selectors.period_of(tenant_id=tenant_id)
     limit = selectors.meter_limit(tenant_id=tenant_id, kind=kind)
-    if not _count(tenant_id, kind, period, quantity, limit if enforce else None):
+    if limit is not None and not _count(tenant_id, kind, period, quantity, limit if enforce else None):
         selectors.quota_check(tenant_id=tenant_id, kind=kind, quantity=quantity)  # raises, with the numbers
         raise quotas.QuotaExceeded("Quota exceeded.")  # the counter moved back in between: still refuse
     record = UsageRecord.all_tenants.create(tenant_id=tenant_id, kind=kind, quantity=quantity, source=source, **links)

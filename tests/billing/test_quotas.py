@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from billing import quotas
-from billing.models import Plan, Subscription
+from billing.models import Plan, QuotaCounter, Subscription
 from billing.selectors import quota_remaining, usage_summary
-from billing.services import usage_record
-from tests.factories import ProjectFactory
+from billing.services import spend_cap_set, usage_record
+from tests.factories import ProjectFactory, subscribe
 
 
 def plan(**fields) -> Plan:
@@ -90,3 +90,20 @@ def test_a_record_past_the_limit_is_refused_when_enforced_and_counted_when_not(t
 
     assert quota_remaining(tenant_id=tenant.pk, kind="prediction") == 0
     assert free.included_predictions == 2000
+
+
+def test_a_paid_tenant_without_a_cap_keeps_no_counter_and_a_cap_counts_from_its_records(tenant, owner):
+    pro = Plan.objects.get(code="pro")
+    pro.monthly_price_cents, pro.included_predictions, pro.prediction_overage_cents_per_1000 = 0, 10, 10_000
+    pro.save()  # 10 cents a text past 10 included
+    subscribe(tenant, "pro")
+    usage_record(tenant_id=tenant.pk, kind="prediction", quantity=15, source="api", enforce=True)
+    assert not QuotaCounter.objects.for_tenant(tenant).exists()  # nothing to queue on while nothing limits
+
+    spend_cap_set(tenant=tenant, cap_cents=100, actor=owner.user)  # 10 texts of overage: 20 in all
+
+    usage_record(tenant_id=tenant.pk, kind="prediction", quantity=5, source="api", enforce=True)
+    with pytest.raises(quotas.QuotaExceeded) as refused:
+        usage_record(tenant_id=tenant.pk, kind="prediction", quantity=1, source="api", enforce=True)
+    assert refused.value.code == "spend_cap_reached"
+    assert QuotaCounter.objects.for_tenant(tenant).get(kind="prediction").used == 20
