@@ -178,9 +178,8 @@ with db.system_context():  # an operator's script: on PostgreSQL, past row-level
     # A paid plan without a cap (no quota stops it) that leaves the rate limits to the settings (off here):
     # every prediction is metered and counted as a paying tenant's is.
     from billing.models import Plan, Subscription
-    plan, _ = Plan.objects.get_or_create(
-        code="bench", defaults={"name": "Bench", "prediction_overage_cents_per_1000": 0, "training_overage_cents_per_minute": 0}
-    )
+    paid = {"name": "Bench", "prediction_overage_cents_per_1000": 0, "training_overage_cents_per_minute": 0}
+    plan, _ = Plan.objects.get_or_create(code="bench", defaults=paid)
     Subscription.all_tenants.update_or_create(tenant=tenant, defaults={"plan": plan})
 print("PROJECT", project.pk)
 print("KEY", secret)
