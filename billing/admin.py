@@ -1,5 +1,6 @@
-"""Operators' billing: plans (editable), subscriptions (changed only through audited actions), and the
-usage ledgers (records, counters, pushes to Stripe, reconciliations, Stripe's events), read-only."""
+"""Operators' billing: plans (editable; each edit goes to the audit log of every tenant on the plan),
+subscriptions (changed only through audited actions), and the usage ledgers (records, counters, pushes to
+Stripe, reconciliations, Stripe's events), read-only."""
 
 from __future__ import annotations
 
@@ -83,6 +84,35 @@ class PlanAdmin(admin.ModelAdmin):
     ]
     list_editable = ["monthly_price_cents", "included_predictions", "included_training_minutes"]
     search_fields = ["code", "name"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a plan in use cannot go; one never used harms nothing by staying
+
+    def save_model(self, request: HttpRequest, obj: Plan, form: forms.ModelForm[Plan], change: bool) -> None:
+        """Save, and tell each tenant on the plan what changed (from the change form or the list's fields)."""
+        edited = {
+            name: [_plain(form.initial.get(name)), _plain(form.cleaned_data.get(name))]
+            for name in form.changed_data
+            if name in form.cleaned_data
+        }
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change or not edited:
+                return
+            for tenant_id in Subscription.all_tenants.filter(plan=obj).values_list("tenant_id", flat=True):
+                audit_record(
+                    tenant=tenant_id,
+                    action=AuditAction.PLAN_CHANGED,
+                    actor=request.user,  # type: ignore[arg-type]
+                    target_label=f"{obj.name} ({obj.code}) edited",
+                    plan=obj.code,
+                    edited=edited,
+                )
+
+
+def _plain(value: Any) -> Any:
+    """A form value as JSON can hold it."""
+    return value if value is None or isinstance(value, bool | int | str) else str(value)
 
 
 class PlanChangeForm(forms.Form):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -14,6 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -44,17 +50,51 @@ def _check_storage() -> None:
     default_storage.delete(name)
 
 
+CHECKS: tuple[tuple[str, Callable[[], None]], ...] = (
+    ("database", _check_database),
+    ("broker", _check_broker),
+    ("storage", _check_storage),
+)
+# This process's last answer and when it was made (time.monotonic()): reused for READYZ_CACHE_S.
+_last: tuple[float, dict[str, str]] | None = None
+_lock = threading.Lock()
+
+
+def _run_checks() -> dict[str, str]:
+    """Each dependency's state: "ok" or "down"; what went wrong goes to the log, never to the caller."""
+    checks: dict[str, str] = {}
+    for name, check in CHECKS:
+        try:
+            check()
+        except Exception:  # any failure means "not ready"
+            logger.exception("readiness: %s is down", name)
+            checks[name] = "down"
+        else:
+            checks[name] = "ok"
+    return checks
+
+
+def readiness() -> dict[str, str]:
+    """The checks' results, asked again at most once every ``READYZ_CACHE_S`` seconds in this process."""
+    global _last
+    with _lock:
+        now = time.monotonic()
+        if _last is None or now - _last[0] >= settings.READYZ_CACHE_S:
+            _last = (now, _run_checks())
+        return dict(_last[1])
+
+
+def forget_readiness() -> None:
+    """Drop the cached answer: the next probe asks every dependency."""
+    global _last
+    with _lock:
+        _last = None
+
+
 @require_GET
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    checks: dict[str, str] = {}
-    for name, check in (("database", _check_database), ("broker", _check_broker), ("storage", _check_storage)):
-        try:
-            check()
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the reason is reported
-            checks[name] = f"down: {type(exc).__name__}: {exc}"[:300]
-        else:
-            checks[name] = "ok"
+    checks = readiness()
     down = [name for name, result in checks.items() if result != "ok"]
     body: dict[str, object] = {"status": "ok" if not down else "unavailable", "checks": checks}
     if down:

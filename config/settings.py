@@ -186,7 +186,12 @@ else:
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'celery-results'}"
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"training.tasks.*": {"queue": "training"}}
+CELERY_TASK_ROUTES = {
+    "training.tasks.*": {"queue": "training"},
+    # Webhook deliveries wait on customers' servers: their own queue, never the default or training one.
+    "tenants.tasks.deliver_webhook": {"queue": "webhooks"},
+    "tenants.tasks.deliver_due_webhooks": {"queue": "webhooks"},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -200,7 +205,11 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-training": {"task": "training.tasks.dispatch_training", "schedule": 30.0},
     "sweep-training": {"task": "training.tasks.sweep_training", "schedule": 30.0},
     # Retries of webhook deliveries whose wait is over, and any whose hand-over to the broker got lost.
-    "deliver-webhooks": {"task": "tenants.tasks.deliver_due_webhooks", "schedule": 30.0},
+    "deliver-webhooks": {
+        "task": "tenants.tasks.deliver_due_webhooks",
+        "schedule": 30.0,
+        "options": {"queue": "webhooks"},
+    },
     "purge-monitor-events": {"task": "inference.purge_monitor_events", "schedule": 3600.0},
     # Usage to Stripe (nothing to do with Stripe off), and the daily check of Stripe's totals against ours.
     "push-usage": {"task": "billing.push_usage", "schedule": 60.0},
@@ -278,11 +287,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON nested at most 32 levels (deeper: 400 too_deep); pages of at most 200 rows (a larger ?limit= is cut).
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "tenants.api.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "tenants.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -324,6 +334,53 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
+# --- security headers -----------------------------------------------------------------------------
+# /readyz answers from its last check for this long (per process): probes write no file each time.
+READYZ_CACHE_S = env_float("READYZ_CACHE_S", 5.0)
+# Proxies in front of the server that append to X-Forwarded-For (a TLS terminator, a load balancer):
+# the client's address is the Nth entry from the right. 0: X-Forwarded-For is ignored (anyone can send it).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# config.middleware.ClientIpMiddleware puts that address in REMOTE_ADDR, first of all: the audit log,
+# allauth's per-IP rate limits (ALLAUTH_TRUSTED_PROXY_COUNT stays 0) and DRF's throttles read it there.
+MIDDLEWARE.insert(0, "config.middleware.ClientIpMiddleware")
+REST_FRAMEWORK["NUM_PROXIES"] = 0  # DRF's anonymous throttles: REMOTE_ADDR, never X-Forwarded-For
+from csp.constants import NONCE  # noqa: E402 - with the setting it serves
+
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.append("config.middleware.PermissionsPolicyMiddleware")
+# Scripts and styles only from our own static files; an inline one only with the request's nonce (the
+# API docs page). Stripe Checkout and the billing portal are reached by a redirect after a form's POST.
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", "https://checkout.stripe.com", "https://billing.stripe.com"],
+    },
+}
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
 # --- product limits -------------------------------------------------------------------------------
 TENANT_STORAGE_PREFIX = "tenants"
 DATASET_MAX_UPLOAD_MB = env_int("DATASET_MAX_UPLOAD_MB", 200, minimum=1)
@@ -332,14 +389,26 @@ DATASET_MAX_ROWS = env_int("DATASET_MAX_ROWS", 2_000_000, minimum=10)
 DATASET_INLINE_CHECK_MB = env_int("DATASET_INLINE_CHECK_MB", 5, minimum=0)
 # Uploads above this are streamed to a temporary file rather than held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The most a JSON body, or a form's fields (not its files), may be: room for a full predict request (256
+# texts of 10,000 characters, even \u-escaped). Over it, the API answers 413 too_large.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_MAX_BODY_MB", 16, minimum=1) * 1024 * 1024
 
 # --- webhooks -------------------------------------------------------------------------------------
-# Plain http:// and private, loopback or link-local targets are for development only: in production a
-# tenant's webhook must not reach the internal network (SSRF).
+# Plain http:// is for development only. Private, loopback or link-local targets are refused unless
+# allowed here, in development too: a tenant's webhook must not reach the internal network (SSRF).
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
-WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", DEBUG)
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+# Ports a webhook URL may name; empty: any (the default in development).
+WEBHOOK_ALLOWED_PORTS = [int(port) for port in env_list("WEBHOOK_ALLOWED_PORTS", [] if DEBUG else ["443", "8443"])]
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7, minimum=1)
+# The whole of one attempt: connect, TLS, send, and read the status, headers and the start of the body.
 WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
+# Deliveries of one organization being sent at once; more wait for a free slot.
+WEBHOOK_MAX_IN_FLIGHT_PER_TENANT = env_int("WEBHOOK_MAX_IN_FLIGHT_PER_TENANT", 2, minimum=1)
+# Test events an endpoint may be sent a minute.
+WEBHOOK_TEST_EVENTS_PER_MINUTE = env_int("WEBHOOK_TEST_EVENTS_PER_MINUTE", 5, minimum=1)
+# After a secret is rotated, deliveries are signed with the old one too for this long.
+WEBHOOK_SECRET_OVERLAP_H = env_float("WEBHOOK_SECRET_OVERLAP_H", 24.0)
 
 # --- billing --------------------------------------------------------------------------------------
 # Where customers reach this server: links in emails, quota errors and Stripe's return URLs.

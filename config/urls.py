@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -53,10 +52,8 @@ urlpatterns = [
     path("", include((dashboard, "dashboard"))),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Stored files (MEDIA_ROOT) are never served by URL, in development either: downloads go through views
+# that check the tenant and the role.
 
 handler404 = "config.errors.not_found"
 handler500 = "config.errors.server_error"

@@ -1,10 +1,14 @@
+"""Operators' view of serving: batch jobs, monitors, alerts and feedback, read-only and without customers'
+texts. A monitor or a job belongs to its tenant's project: only the tenant changes it."""
+
 from django.contrib import admin
 
 from inference.models import Alert, BatchPrediction, Feedback, Monitor
+from tenants.admin import ReadOnlyAdmin
 
 
 @admin.register(BatchPrediction)
-class BatchPredictionAdmin(admin.ModelAdmin):
+class BatchPredictionAdmin(ReadOnlyAdmin):
     list_display = ["id", "tenant", "project", "status", "rows_done", "rows_failed", "created_at"]
     list_filter = ["status"]
     search_fields = ["id", "tenant__slug", "project__name", "name"]
@@ -13,15 +17,16 @@ class BatchPredictionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Monitor)
-class MonitorAdmin(admin.ModelAdmin):
+class MonitorAdmin(ReadOnlyAdmin):
     list_display = ["name", "tenant", "project", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "tenant__slug", "project__name"]
     list_select_related = ["tenant", "project"]
+    fields = ["tenant", "project", "name", "is_active", "created_at"]
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdmin):
     list_display = ["window_end", "tenant", "monitor", "label", "share", "total", "resolved_at"]
     search_fields = ["tenant__slug", "monitor__name", "label"]
     list_select_related = ["tenant", "monitor"]
@@ -31,7 +36,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "tenant", "project", "source", "status"]
     list_filter = ["source", "status"]
     search_fields = ["tenant__slug", "project__name"]

@@ -1,4 +1,5 @@
-"""API authentication: ``Authorization: Api-Key <prefix.secret>`` resolves the key and its tenant."""
+"""API authentication: ``Authorization: Api-Key tb_live_<prefix>.<secret>`` (or a key of the older
+unmarked ``<prefix>.<secret>`` format) resolves the key and its tenant."""
 
 from __future__ import annotations
 

@@ -60,4 +60,5 @@ class TenantView(LoginRequiredMixin, View):
 
     @property
     def client_ip(self) -> str | None:
+        """The client's address; behind trusted proxies ``ClientIpMiddleware`` has put it in REMOTE_ADDR."""
         return self.request.META.get("REMOTE_ADDR")

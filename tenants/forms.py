@@ -63,10 +63,14 @@ class RoleForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=50, help_text="The integration that will use it, e.g. “Zendesk bot”.")
     scopes = forms.MultipleChoiceField(
-        choices=ApiKeyScope.choices,
+        choices=[
+            (ApiKeyScope.READ, "read: see projects, datasets, runs, batch results, feedback, alerts and webhook logs"),
+            (ApiKeyScope.PREDICT, "predict: call the model, post monitor events and feedback"),
+            (ApiKeyScope.MANAGE, "manage: create, change and delete; includes read"),
+        ],
         widget=forms.CheckboxSelectMultiple,
         initial=[ApiKeyScope.PREDICT],
-        help_text="predict: call the model; manage: projects, datasets, training and deployment.",
+        help_text="A key embedded in an app usually needs predict alone: it cannot read stored texts back.",
     )
     project: forms.ModelChoiceField[Project] = forms.ModelChoiceField(
         queryset=None,

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from rest_framework_api_key.crypto import KeyGenerator
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from tenants.scoping import TenantManager, TenantOwnedModel
@@ -79,8 +80,30 @@ class Invitation(TenantOwnedModel):
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
 
 
+# Every key starts with this, so that secret scanners (GitHub's, GitGuardian's) recognise a leaked one.
+# Keys made before it carry the library's bare ``prefix.secret`` and keep working.
+KEY_MARK = "tb_live_"
+
+
+class MarkedKeyGenerator(KeyGenerator):
+    """The library's ``prefix.secret`` behind ``KEY_MARK``; the hash covers the whole key, mark included."""
+
+    def generate(self) -> tuple[str, str, str]:
+        prefix = self.get_prefix()
+        key = f"{KEY_MARK}{prefix}.{self.get_secret_key()}"
+        return key, prefix, self.hash(key)
+
+
+def key_prefix_of(raw_key: str) -> str:
+    """The stored ``prefix`` of a presented key, marked or of the old format ("" if malformed)."""
+    prefix, dot, _ = raw_key.removeprefix(KEY_MARK).partition(".")
+    return prefix if dot else ""
+
+
 class ApiKeyManager(TenantManager["ApiKey"], BaseAPIKeyManager):
     """Scoped like every tenant manager, plus the library's key generation (``assign_key``)."""
+
+    key_generator = MarkedKeyGenerator()
 
     def assign_key(self, obj: AbstractAPIKey) -> str:
         secret = super().assign_key(obj)
@@ -90,12 +113,20 @@ class ApiKeyManager(TenantManager["ApiKey"], BaseAPIKeyManager):
 
 
 class ApiKeyScope(models.TextChoices):
+    """``read``: stored data (texts included); ``predict``: call the model, post monitor events and
+    feedback; ``manage``: every change, and implies ``read``."""
+
+    READ = "read", "Read"
     PREDICT = "predict", "Predict"
     MANAGE = "manage", "Manage"
 
 
+# Scopes a key holds without naming them.
+IMPLIED_SCOPES: dict[str, frozenset[str]] = {ApiKeyScope.MANAGE: frozenset({ApiKeyScope.READ})}
+
+
 class ApiKey(AbstractAPIKey):
-    """A tenant's API key: ``prefix.secret`` shown once, stored as a SHA-512 hash by the library.
+    """A tenant's API key: ``tb_live_<prefix>.<secret>`` shown once, stored as a SHA-512 hash by the library.
 
     The library's string primary key embeds the key's hash, so URLs use ``public_id`` instead.
     """
@@ -110,7 +141,7 @@ class ApiKey(AbstractAPIKey):
         related_name="+",
         help_text="When set, the key works for this project only.",
     )
-    scopes = models.JSONField(default=list, help_text="Any of: predict, manage.")
+    scopes = models.JSONField(default=list, help_text="Any of: read, predict, manage (manage implies read).")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -142,7 +173,7 @@ class ApiKey(AbstractAPIKey):
         return "active"
 
     def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
+        return scope in self.scopes or any(scope in IMPLIED_SCOPES.get(held, ()) for held in self.scopes)
 
 
 class AuditAction(models.TextChoices):

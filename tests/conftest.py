@@ -109,6 +109,45 @@ def _operator_view_for_test_setup(request: pytest.FixtureRequest) -> None:
             cursor.execute("SELECT set_config('app.bypass_rls', 'on', false)")
 
 
+# --- cross-tenant tests without row-level security --------------------------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """On PostgreSQL, row-level security hides a view that forgot its tenant filter: every test that takes
+    ``other_tenant`` (the cross-tenant tests) runs twice there, once as production runs and once with
+    row-level security off (``[no-rls]``), so that the application's own scoping must hold on its own, as
+    it must on SQLite. Tests of row-level security itself (``postgres_only``) run once."""
+    if "other_tenant" not in metafunc.fixturenames or metafunc.definition.get_closest_marker("postgres_only"):
+        return
+    from django.conf import settings
+
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        metafunc.parametrize("row_level_security", [True, False], indirect=True, ids=["rls", "no-rls"])
+
+
+@pytest.fixture(autouse=True)
+def row_level_security(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """Whether PostgreSQL's row-level security is on for this test (see ``pytest_generate_tests``)."""
+    on: bool = getattr(request, "param", True)
+    if on or connection.vendor != "postgresql":
+        yield True
+        return
+    request.getfixturevalue("_django_db_helper")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT quote_ident(relname) FROM pg_class WHERE relkind = 'r' AND relrowsecurity"
+            " AND relnamespace = current_schema()::regnamespace"
+        )
+        tables = [str(row[0]) for row in cursor.fetchall()]
+        for table in tables:
+            cursor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    yield False
+    if not connection.in_atomic_block:  # a transactional test: nothing rolls the change back
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     """Tests make many users; the production hasher's deliberate slowness would dominate the run."""
@@ -268,7 +307,7 @@ class Worker:
                     "config",
                     "worker",
                     "-Q",
-                    "default,training",
+                    "default,training,webhooks",
                     "--concurrency",
                     "1",
                     "--pool",
@@ -390,3 +429,14 @@ def fake_stripe(settings: Any) -> Iterator[FakeStripe]:
     stripe_api.use_http_client(fake)
     yield fake
     stripe_api.use_http_client(None)
+
+
+@pytest.fixture
+def run_tasks() -> Iterator[None]:
+    """Celery tasks run in the process that queues them, as a worker would run them."""
+    from config.celery import app as celery_app
+
+    before = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = True, True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before

@@ -77,6 +77,24 @@ def test_every_operation_requires_the_api_key(schema):
     assert set(PUBLIC_OPERATIONS) <= {(method, path) for method, path, _ in found}, "stale PUBLIC_OPERATIONS"
 
 
+def test_every_operation_states_the_scope_it_needs(schema):
+    """``x-required-scope`` for tools, and a sentence in the description for people reading the docs
+    (tests/tenants/test_scopes.py checks each value against what the server does)."""
+    stated = {(method, path): op.get("x-required-scope") for method, path, op in operations(schema)}
+    undescribed = [
+        (method, path)
+        for method, path, op in operations(schema)
+        if f"`{op.get('x-required-scope')}` scope" not in op.get("description", "")
+        and "Any valid API key" not in op.get("description", "")
+    ]
+
+    assert {op: scope for op, scope in stated.items() if scope not in {"read", "predict", "manage", "none"}} == {}
+    assert undescribed == []
+    assert stated[("get", "/api/v1/projects/{project_pk}/feedback/")] == "read"
+    assert stated[("post", "/api/v1/projects/{project_pk}/feedback/")] == "predict"
+    assert stated[("get", "/api/v1/usage/")] == "none"
+
+
 def test_every_operation_answers_401_without_a_key(schema):
     """What the document claims, the server does: no operation answers a caller without a key."""
     client = Client()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -48,6 +49,12 @@ class WebhookEndpoint(TenantOwnedModel):
     description = models.CharField(max_length=200, blank=True)
     events = models.JSONField(default=list, help_text='Event types sent to this endpoint, or ["*"] for all.')
     secret = models.CharField(max_length=100, default=generate_secret)
+    previous_secret = models.CharField(
+        max_length=100, blank=True, help_text="The secret before the last rotation; deliveries are signed with it too."
+    )
+    previous_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Until when deliveries also carry the previous secret's signature."
+    )
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -67,6 +74,13 @@ class WebhookEndpoint(TenantOwnedModel):
     def subscribes_to(self, event_type: str) -> bool:
         return ALL_EVENTS in self.events or event_type in self.events
 
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets a delivery is signed with now: the current one, and the previous one while its overlap lasts."""
+        previous = self.previous_secret
+        if previous and self.previous_secret_expires_at is not None and now < self.previous_secret_expires_at:
+            return [self.secret, previous]
+        return [self.secret]
+
 
 class WebhookDelivery(TenantOwnedModel):
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
@@ -77,6 +91,9 @@ class WebhookDelivery(TenantOwnedModel):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When last handed to the broker.")
+    sending_until = models.DateTimeField(
+        null=True, blank=True, help_text="Set while a worker sends it: the end of that worker's lease."
+    )
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     response_excerpt = models.CharField(max_length=EXCERPT_CHARS, blank=True)
@@ -90,6 +107,7 @@ class WebhookDelivery(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "endpoint", "-created_at"], name="webhook_delivery_recent"),
             models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due"),
+            models.Index(fields=["tenant", "sending_until"], name="webhook_delivery_sending"),
         ]
 
     def __str__(self) -> str:

@@ -134,7 +134,7 @@ def _range(request: Request, period: quotas.Period) -> tuple[datetime, datetime,
 
 class UsageView(TenantScopedMixin, generics.GenericAPIView[UsageRecord]):
     model = UsageRecord
-    read_scope = None  # any valid key
+    read_scope = None  # any valid key: billing needs the numbers, which hold no stored texts
     serializer_class = UsageSerializer
 
     @extend_schema(

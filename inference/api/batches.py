@@ -11,7 +11,7 @@ from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,6 +23,7 @@ from inference.services import batches
 from projects import ingest
 from projects.api.base import ProjectScopedMixin
 from tenants.api.base import TenantScopedMixin
+from tenants.api.parsers import JSONParser
 from tenants.errors import Conflict
 from tenants.models import ApiKeyScope
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -20,8 +21,13 @@ from inference.api.throttles import PerKeyThrottle, PerTenantThrottle
 from inference.models import AlertRule, Monitor, RuleKind
 from inference.services import monitors
 from tenants.api.base import TenantModelViewSet, TenantScopedMixin
+from tenants.api.parsers import nested_deeper_than
 from tenants.errors import Conflict, InvalidInput, NotFound
 from tenants.models import ApiKeyScope
+
+# An event's metadata is stored with it and shown beside it: a few labels and numbers, not documents.
+METADATA_MAX_BYTES = 4096
+METADATA_MAX_DEPTH = 5
 
 
 class MonitorSerializer(serializers.ModelSerializer[Monitor]):
@@ -44,7 +50,19 @@ class EventInSerializer(serializers.Serializer[Any]):
     source = serializers.CharField(  # type: ignore[assignment]  # a field named like Field.source
         required=False, allow_blank=True, max_length=100
     )
-    metadata = serializers.DictField(required=False)
+    metadata = serializers.DictField(
+        required=False, help_text=f"At most {METADATA_MAX_BYTES:,} bytes as JSON, {METADATA_MAX_DEPTH} levels deep."
+    )
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode())
+        if size > METADATA_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"At most {METADATA_MAX_BYTES:,} bytes of JSON (UTF-8), not {size:,}: keep labels and numbers here."
+            )
+        if nested_deeper_than(value, METADATA_MAX_DEPTH):
+            raise serializers.ValidationError(f"Nested at most {METADATA_MAX_DEPTH} levels deep.")
+        return value
 
 
 class EventsInSerializer(serializers.Serializer[Any]):

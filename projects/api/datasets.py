@@ -26,7 +26,6 @@ from projects.services.datasets import (
     dataset_upload,
 )
 from tenants.api.base import TenantScopedMixin
-from tenants.models import ApiKeyScope
 
 FORMATS = ["auto", *[str(f) for f in ingest.Format]]
 
@@ -149,9 +148,6 @@ class ProjectDatasetsViewSet(ProjectScopedMixin, viewsets.GenericViewSet[Dataset
         self.url_project()
         _, stream, mapping = self._upload(request)
         return Response(dataset_preview(stream=stream, mapping=mapping))
-
-    def required_scope(self, request: Request) -> str | None:
-        return None if request.method == "GET" else ApiKeyScope.MANAGE
 
 
 class DatasetViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Dataset]):

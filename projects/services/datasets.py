@@ -327,13 +327,3 @@ def dataset_delete(*, tenant: Tenant, dataset_id: UUID) -> None:
     path = dataset.file
     dataset.delete()
     transaction.on_commit(lambda: default_storage.delete(path))
-
-
-def delete_files_later(paths: list[str]) -> None:
-    """Delete stored files once the transaction that dropped their rows commits."""
-
-    def delete() -> None:
-        for path in paths:
-            default_storage.delete(path)
-
-    transaction.on_commit(delete)

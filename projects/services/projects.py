@@ -9,10 +9,11 @@ from django.db import IntegrityError, transaction
 
 from billing.selectors import projects_allowed
 from projects.models import Dataset, Project
-from projects.services.datasets import delete_files_later
 from tenants.errors import Conflict, NotFound
 from tenants.models import ApiKey, Tenant
 from tenants.services import api_key_revoke
+from tenants.services.files import delete_with_files
+from tenants.storage import tenant_file_path
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -66,12 +67,13 @@ def project_update(*, tenant: Tenant, project_id: UUID, **fields: Any) -> Projec
 
 @transaction.atomic
 def project_delete(*, tenant: Tenant, project_id: UUID, actor: User | None = None) -> None:
-    """Delete a project with its datasets' files; keys limited to it are revoked (audited) and go with it."""
+    """Delete a project and, once that commits, every file of it: its folder in storage (datasets, models,
+    batch files) and the local copies of its models and checkpoints. Keys limited to it are revoked
+    (audited) and go with it."""
     project = Project.objects.for_tenant(tenant).filter(pk=project_id).first()
     if project is None:
         raise NotFound("No such project.")
     for key in ApiKey.objects.for_tenant(tenant).filter(project=project, revoked=False):
         api_key_revoke(tenant=tenant, public_id=key.public_id, actor=actor)
     files = list(Dataset.objects.for_tenant(tenant).filter(project=project).values_list("file", flat=True))
-    project.delete()
-    delete_files_later(files)
+    delete_with_files(project, paths=files, prefixes=[tenant_file_path(tenant.pk, "projects", str(project.pk))])

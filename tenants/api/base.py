@@ -1,7 +1,9 @@
 """The one base every tenant API view inherits: scoping, scopes and the key's project limit.
 
 Subclasses set ``model`` and may narrow the query in ``refine_queryset``; they cannot replace
-``get_queryset`` (``__init_subclass__`` refuses), so no view can forget the tenant.
+``get_queryset`` (``__init_subclass__`` refuses), so no view can forget the tenant. Reads need the
+``read`` scope and writes ``manage`` unless a view declares otherwise; the OpenAPI document states each
+operation's scope from the same declaration (``x-required-scope``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -20,7 +23,7 @@ SAFE_METHODS = permissions.SAFE_METHODS
 
 
 class HasKeyScope(permissions.BasePermission):
-    """Reads need any valid key; writes need the view's ``write_scope``; a view may demand more."""
+    """The view's ``required_scope`` for this request; None lets any valid key in."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         principal = request.user
@@ -33,13 +36,32 @@ class HasKeyScope(permissions.BasePermission):
         return True
 
 
+class ScopedAutoSchema(AutoSchema):
+    """Each operation's description ends with the scope it needs, also given as ``x-required-scope``."""
+
+    def _required_scope(self) -> str | None:
+        view = self.view
+        return view.required_scope(view.request) if isinstance(view, TenantScopedMixin) else None
+
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular narrows DRF's signature
+        scope = self._required_scope()
+        needs = f"Needs an API key with the `{scope}` scope." if scope else "Any valid API key may call this."
+        description = super().get_description()
+        return f"{description}\n\n{needs}" if description else needs
+
+    def get_extensions(self) -> dict[str, Any]:
+        return {**super().get_extensions(), "x-required-scope": self._required_scope() or "none"}
+
+
 class TenantScopedMixin:
     model: ClassVar[type[Model]]
     # Field that links the model to a project, for keys limited to one project ("pk" for Project).
     project_field: ClassVar[str | None] = "project"
-    read_scope: ClassVar[str | None] = None
+    # Stored data (texts, files, reports) needs ``read``; None lets any valid key read.
+    read_scope: ClassVar[str | None] = ApiKeyScope.READ
     write_scope: ClassVar[str | None] = ApiKeyScope.MANAGE
     permission_classes: Any = [permissions.IsAuthenticated, HasKeyScope]
+    schema: Any = ScopedAutoSchema()
     request: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -6,7 +6,9 @@ import logging
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -54,7 +56,34 @@ _CODES = {
 }
 
 
+class RequestTooLarge(ServiceError):
+    status = 413
+    code = "too_large"
+
+
+def _request_limit_error(exc: Exception) -> ServiceError | None:
+    """Django's refusals of a request over its size and count limits, as the API's errors naming the limit."""
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(
+            f"The request is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes, the most a JSON body "
+            "or a form's fields may be (files in a multipart upload have their own limit)."
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return ServiceError(
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields (form fields and "
+            "query parameters), the most the API reads.",
+            code="too_many_fields",
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return ServiceError(
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} files, the most the API reads.",
+            code="too_many_files",
+        )
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = _request_limit_error(exc) or exc
     if isinstance(exc, ServiceError):
         details = exc.details or ([{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else [])
         return Response(error_body(exc.code, exc.message, details, **exc.extra), status=exc.status)

@@ -17,6 +17,7 @@ from tenants.models import (
     ApiKeyScope,
     AuditAction,
     Tenant,
+    key_prefix_of,
 )
 from tenants.services.audit import audit_record
 
@@ -108,8 +109,8 @@ class ApiKeyRejected(Exception):
 
 def api_key_authenticate(raw_key: str) -> ApiKey:
     """The key behind a presented secret, or ApiKeyRejected saying why (unknown, revoked, expired)."""
-    prefix, dot, _ = raw_key.partition(".")
-    if not dot or not prefix:
+    prefix = key_prefix_of(raw_key)
+    if not prefix:
         raise ApiKeyRejected("Malformed API key: expected the full key as shown when it was created.")
 
     def load() -> ApiKey | None:

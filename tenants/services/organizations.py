@@ -1,14 +1,17 @@
-"""Organizations: create one (its owner's membership with it), suspend or reactivate it."""
+"""Organizations: create one (its owner's membership with it), suspend or reactivate it, delete it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Model, ProtectedError
 from django.utils.text import slugify
 
 from tenants import db, lookups, signals
-from tenants.errors import InvalidInput
+from tenants.errors import Conflict, InvalidInput
 from tenants.models import (
     AuditAction,
     Membership,
@@ -16,9 +19,14 @@ from tenants.models import (
     Tenant,
 )
 from tenants.services.audit import audit_record, label_of
+from tenants.services.files import delete_with_files
+from tenants.storage import tenant_file_path
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
+_MAX_PROTECTED_ROUNDS = 5
 
 _RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "accounts", "invitations"}
 
@@ -75,3 +83,37 @@ def tenant_set_active(*, tenant: Tenant, active: bool, actor: User | None) -> No
             actor=actor,
             target_label=tenant.name,
         )
+
+
+def _delete_protecting_rows(tenant: Tenant, error: ProtectedError) -> None:
+    """Delete the tenant's rows that block the delete of its other rows (usage records pointing at the
+    meter events that carried them); a row of anyone else stops everything."""
+    by_model: dict[type[Model], list[Any]] = defaultdict(list)
+    for row in error.protected_objects:
+        if getattr(row, "tenant_id", None) != tenant.pk:
+            raise error
+        by_model[type(row)].append(row.pk)
+    for model, ids in by_model.items():
+        model.objects.for_tenant(tenant).filter(pk__in=ids).delete()  # type: ignore[attr-defined]
+
+
+@transaction.atomic
+def tenant_delete(*, tenant: Tenant, actor: User | None, confirm_name: str | None = None) -> None:
+    """Delete an organization with all its rows; once that commits, a task deletes every stored file
+    under ``tenants/<id>/`` and the local copies of its models. Its audit log goes with it, so the
+    deletion is written to the application log. ``confirm_name``, when given, must be its name."""
+    if confirm_name is not None and confirm_name.strip() != tenant.name:
+        raise InvalidInput("Type the name of the organization exactly to confirm.", field="confirm")
+    tenant_id = tenant.pk
+    with db.tenant_context(tenant_id):
+        for _ in range(_MAX_PROTECTED_ROUNDS):
+            try:
+                delete_with_files(tenant, prefixes=[tenant_file_path(tenant_id)])
+                break
+            except ProtectedError as error:  # its own rows protecting others of its rows: those first
+                _delete_protecting_rows(tenant, error)
+        else:
+            raise Conflict("The organization's data could not be deleted in order; nothing was deleted.")
+    lookups.changed()
+    line = (tenant_id, tenant.slug, tenant.name, label_of(actor))
+    transaction.on_commit(lambda: logger.info("tenant.deleted tenant_id=%s slug=%s name=%r by=%s", *line))

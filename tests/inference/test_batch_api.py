@@ -59,7 +59,8 @@ def project(tenant):
 
 @pytest.fixture
 def client(tenant, key_client):
-    return key_client(tenant, scopes=("predict",))
+    # Submitting needs predict; polling the job and downloading its results need read.
+    return key_client(tenant, scopes=("read", "predict"))
 
 
 def stored_batch_files(tenant, project) -> list[str]:

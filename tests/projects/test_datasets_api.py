@@ -137,10 +137,13 @@ def test_another_tenants_project_and_dataset_answer_404(tenant, other_tenant, pr
     assert theirs.post(f"/api/v1/datasets/{dataset['id']}/fix/").status_code == 404
 
 
-def test_a_predict_only_key_reads_but_cannot_upload_fix_or_delete(tenant, project, key_client):
+def test_a_key_without_manage_reads_but_cannot_upload_fix_or_delete(tenant, project, key_client):
     dataset = upload(key_client(tenant), project, GOOD).json()
-    reader = key_client(tenant, scopes=("predict",))
+    reader = key_client(tenant, scopes=("read", "predict"))
+    predictor = key_client(tenant, scopes=("predict",))
 
+    assert predictor.get(f"/api/v1/datasets/{dataset['id']}/").status_code == 403
+    assert predictor.get(f"/api/v1/projects/{project.pk}/datasets/").status_code == 403
     assert reader.get(f"/api/v1/datasets/{dataset['id']}/").status_code == 200
     assert reader.get(f"/api/v1/projects/{project.pk}/datasets/").status_code == 200
     assert upload(reader, project, GOOD).status_code == 403
@@ -185,7 +188,7 @@ def test_the_shared_public_datasets_upload_and_check_cleanly(
 
 
 def test_deleting_a_project_deletes_its_dataset_files_and_revokes_its_keys(
-    tenant, project, key_client, django_capture_on_commit_callbacks
+    tenant, project, key_client, django_capture_on_commit_callbacks, run_tasks
 ):
     from tenants.models import ApiKey, AuditEvent
     from tests.factories import make_api_key

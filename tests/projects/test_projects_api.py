@@ -121,8 +121,16 @@ def test_predict_only_key_gets_403_on_writes(predict_client, project, method, is
 
 
 @pytest.mark.parametrize(("method", "is_detail", "data"), READ_ENDPOINTS)
-def test_predict_only_key_can_read(predict_client, project, method, is_detail, data):
+def test_predict_only_key_cannot_read(predict_client, project, method, is_detail, data):
     response = call(predict_client, method, detail(project.pk) if is_detail else LIST, data)
+
+    assert response.status_code == 403
+    assert "'read' scope" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("method", "is_detail", "data"), READ_ENDPOINTS)
+def test_read_key_can_read(tenant, key_client, project, method, is_detail, data):
+    response = call(key_client(tenant, scopes=("read",)), method, detail(project.pk) if is_detail else LIST, data)
 
     assert response.status_code == 200
 

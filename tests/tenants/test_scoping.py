@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -99,57 +100,155 @@ def test_for_tenant_returns_only_that_tenants_rows(tenant, other_tenant):
 BYPASS_ATTRIBUTES = {"all_tenants", "_default_manager", "_base_manager"}
 PRODUCT_PACKAGES = ["config", "tenants", "webhooks", "projects", "training", "inference", "billing"]
 
-# (file, enclosing function) -> why it may read or write across tenants.
-ALLOWED_BYPASSES = {
-    ("tenants/services/audit.py", "audit_record"): "creates a row for the tenant it is given",
-    ("tenants/services/organizations.py", "tenant_create"): "creates the owner's membership of the new tenant",
-    ("tenants/services/members.py", "invitation_create"): "creates a row for the tenant it is given",
-    ("tenants/services/members.py", "invitation_by_token"): "the token is the credential; looked up in system context",
-    ("tenants/services/members.py", "invitation_accept"): "creates the membership in the invitation's tenant",
-    ("tenants/services/api_keys.py", "api_key_authenticate.load"): "the key names its tenant; looked up by prefix",
-    ("tenants/selectors.py", "memberships_of_user"): "a user's own memberships across tenants (RLS allows)",
-    ("projects/services/projects.py", "project_create"): "creates a row for the tenant it is given",
-    ("training/services/runs.py", "run_create"): "creates a row for the tenant it is given",
-    ("training/services/worker.py", "run_succeed"): "creates the model version in the run's tenant",
-    ("training/services/queue.py", "dispatch_queued_runs"): "the dispatcher shares workers fairly across tenants",
-    ("training/services/queue.py", "sweep_stale_runs"): "the sweeper finds silent runs of every tenant",
+# (file, enclosing function, expression, why it may read or write across tenants): one entry per occurrence,
+# so a second unscoped query in an allowed function fails the scan, even one written the same way. The
+# expression is the source text up to the manager and the method called on it.
+_NEW_ROW = "creates a row for the tenant it is given"
+_METER_PUSH = "the usage pusher sends every tenant's usage to Stripe"
+_RECONCILE = "the daily reconciliation checks every tenant with Stripe"
+ALLOWED_BYPASSES: list[tuple[str, str, str, str]] = [
+    ("tenants/services/audit.py", "audit_record", "AuditEvent.all_tenants.create", _NEW_ROW),
     (
-        "webhooks/services/delivery.py",
-        "deliveries_due_for_dispatch",
-    ): "the periodic sender finds due deliveries of every tenant",
-    ("training/selectors.py", "queue_positions"): "counts runs waiting ahead, of all tenants (a number only)",
-    ("billing/services/usage.py", "usage_record"): "creates a row for the tenant it is given",
-    ("billing/services/usage.py", "_count"): "creates the period's counter for the tenant it is given",
-    ("billing/services/usage.py", "_warn_if_crossed"): "creates a notice for the tenant it is given",
-    ("billing/services/usage.py", "counters_reset"): "a plan's change drops the counters of every tenant on it",
-    **{
-        ("billing/services/meter_push.py", name): "the usage pusher sends every tenant's usage to Stripe"
-        for name in (
-            "usage_resend",
-            "_customers",
-            "_settle",
-            "_group",
-            "_push_create",
-            "_send_due",
-            "_mark_sent",
-            "_retry_later",
+        "tenants/services/organizations.py",
+        "tenant_create",
+        "Membership.all_tenants.create",
+        "creates the owner's membership of the new tenant",
+    ),
+    ("tenants/services/members.py", "invitation_create", "Invitation.all_tenants.create", _NEW_ROW),
+    (
+        "tenants/services/members.py",
+        "invitation_by_token",
+        "Invitation.all_tenants.select_related",
+        "the token is the credential; looked up in system context",
+    ),
+    (
+        "tenants/services/members.py",
+        "invitation_accept",
+        "Membership.all_tenants.create",
+        "creates the membership in the invitation's tenant",
+    ),
+    (
+        "tenants/services/api_keys.py",
+        "api_key_authenticate.load",
+        "ApiKey.all_tenants.select_related",
+        "the key names its tenant; looked up by prefix",
+    ),
+    (
+        "tenants/selectors.py",
+        "memberships_of_user",
+        "Membership.all_tenants.filter",
+        "a user's own memberships across tenants (RLS allows)",
+    ),
+    ("projects/services/projects.py", "project_create", "Project.all_tenants.create", _NEW_ROW),
+    ("training/services/runs.py", "run_create", "TrainingRun.all_tenants.create", _NEW_ROW),
+    (
+        "training/services/worker.py",
+        "run_succeed",
+        "ModelVersion.all_tenants.create",
+        "creates the model version in the run's tenant",
+    ),
+    *[
+        (
+            "training/services/queue.py",
+            "dispatch_queued_runs",
+            "TrainingRun.all_tenants.filter",
+            "the dispatcher shares workers fairly across tenants",
         )
-    },
-    **{
-        ("billing/services/reconcile.py", name): "the daily reconciliation checks every tenant with Stripe"
-        for name in ("usage_reconcile", "_ours", "_store")
-    },
+    ]
+    * 2,
+    (
+        "training/services/queue.py",
+        "sweep_stale_runs",
+        "TrainingRun.all_tenants.select_for_update",
+        "the sweeper finds silent runs of every tenant",
+    ),
+    *[
+        (
+            "webhooks/services/delivery.py",
+            "deliveries_due_for_dispatch",
+            expression,
+            "the periodic sender finds due deliveries of every tenant",
+        )
+        for expression in ("WebhookDelivery.all_tenants.select_for_update", "WebhookDelivery.all_tenants.filter")
+    ],
+    *[
+        (
+            "training/selectors.py",
+            "queue_positions",
+            "TrainingRun.all_tenants.filter",
+            "counts runs waiting ahead, of all tenants (a number only)",
+        )
+    ]
+    * 2,
+    ("billing/services/usage.py", "usage_record", "UsageRecord.all_tenants.create", _NEW_ROW),
+    (
+        "billing/services/usage.py",
+        "_count",
+        "QuotaCounter.all_tenants.create",
+        "creates the period's counter for the tenant it is given",
+    ),
+    (
+        "billing/services/usage.py",
+        "_warn_if_crossed",
+        "ThresholdNotice.all_tenants.create",
+        "creates a notice for the tenant it is given",
+    ),
+    (
+        "billing/services/usage.py",
+        "counters_reset",
+        "QuotaCounter.all_tenants.filter",
+        "a plan's change drops the counters of every tenant on it",
+    ),
+    *[
+        ("billing/services/meter_push.py", function, expression, _METER_PUSH)
+        for function, expression in (
+            ("usage_resend", "MeterPush.all_tenants.filter"),
+            ("_customers", "Subscription.all_tenants.exclude"),
+            ("_settle", "UsageRecord.all_tenants.filter"),
+            ("_group", "UsageRecord.all_tenants.select_for_update"),
+            ("_group", "Subscription.all_tenants.filter"),
+            ("_push_create", "MeterPush.all_tenants.create"),
+            ("_push_create", "UsageRecord.all_tenants.filter"),
+            ("_send_due", "MeterPush.all_tenants.filter"),
+            ("_send_due", "MeterPush.all_tenants.filter"),
+            ("_mark_sent", "MeterPush.all_tenants.filter"),
+            ("_mark_sent", "UsageRecord.all_tenants.filter"),
+            ("_retry_later", "MeterPush.all_tenants.filter"),
+        )
+    ],
+    *[
+        ("billing/services/reconcile.py", function, expression, _RECONCILE)
+        for function, expression in (
+            ("usage_reconcile", "Subscription.all_tenants.exclude"),
+            ("_ours", "MeterPush.all_tenants.filter"),
+            ("_store", "Reconciliation.all_tenants.update_or_create"),
+        )
+    ],
     (
         "billing/services/stripe_events.py",
         "_tenant_id_of_customer",
-    ): "a Stripe event names a customer, not a tenant: found by its customer id",
-    ("inference/services/monitors.py", "events_purge_expired"): "retention applies to every tenant's old events",
-    ("inference/loading.py", "warm_deployed"): "a web process serves every tenant: it loads their deployed models",
+        "Subscription.all_tenants.filter",
+        "a Stripe event names a customer, not a tenant: found by its customer id",
+    ),
+    (
+        "inference/services/monitors.py",
+        "events_purge_expired",
+        "MonitorEvent.all_tenants.filter",
+        "retention applies to every tenant's old events",
+    ),
+    (
+        "inference/loading.py",
+        "warm_deployed",
+        "ModelVersion.all_tenants.filter",
+        "a web process serves every tenant: it loads their deployed models",
+    ),
     (
         "tenants/api/base.py",
         "TenantScopedMixin.get_queryset",
-    ): "an empty queryset for schema generation, where no key exists",
-}
+        "self.model.all_tenants.none",
+        "an empty queryset for schema generation, where no key exists",
+    ),
+]
 ALLOWED_FILES = {
     "admin.py": "operators see every tenant",
 }
@@ -159,53 +258,80 @@ ALLOWED_DIRECTORIES = {
 }
 
 
-def _bypasses_in(path: Path) -> list[tuple[str, int]]:
-    """(enclosing qualname, line) of each attribute access that reaches an unscoped manager."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    found: list[tuple[str, int]] = []
+Bypass = tuple[str, str, str]  # (file, enclosing qualname, expression)
 
-    def visit(node: ast.AST, scope: list[str]) -> None:
+
+def _bypasses_in(path: Path) -> list[tuple[str, str, int]]:
+    """(enclosing qualname, expression, line) of each attribute access that reaches an unscoped manager; the
+    expression is the source up to the manager, and the method called on it if any."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: list[tuple[str, str, int]] = []
+
+    def visit(node: ast.AST, scope: list[str], parent: ast.AST | None) -> None:
         if isinstance(node, ast.Attribute) and node.attr in BYPASS_ATTRIBUTES:
-            found.append((".".join(scope) or "<module>", node.lineno))
+            expression = ast.unparse(node)
+            if isinstance(parent, ast.Attribute) and parent.value is node:
+                expression += f".{parent.attr}"
+            found.append((".".join(scope) or "<module>", expression, node.lineno))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             scope = [*scope, node.name]
         for child in ast.iter_child_nodes(node):
-            visit(child, scope)
+            visit(child, scope, node)
 
-    visit(tree, [])
+    visit(tree, [], None)
     return found
 
 
-def _is_allowed(relative: str, qualname: str) -> bool:
+def _allowed_wholesale(relative: str) -> bool:
     if Path(relative).name in ALLOWED_FILES:
         return True
-    if any(f"/{directory}/" in f"/{relative}" for directory in ALLOWED_DIRECTORIES):
-        return True
-    return (relative, qualname) in ALLOWED_BYPASSES
+    return any(f"/{directory}/" in f"/{relative}" for directory in ALLOWED_DIRECTORIES)
+
+
+def _unallowed(found: list[tuple[Bypass, int]], allowed: Counter[Bypass]) -> list[str]:
+    """Where the found bypasses exceed the allow-list, as ``file:line in qualname: expression``."""
+    left = Counter(allowed)
+    offenders = []
+    for (relative, qualname, expression), line in found:
+        if _allowed_wholesale(relative):
+            continue
+        if left[(relative, qualname, expression)] > 0:
+            left[(relative, qualname, expression)] -= 1
+        else:
+            offenders.append(f"{relative}:{line} in {qualname}: {expression}")
+    return offenders
+
+
+ALLOWED = Counter((relative, qualname, expression) for relative, qualname, expression, _ in ALLOWED_BYPASSES)
 
 
 def product_files() -> list[Path]:
     return sorted(p for package in PRODUCT_PACKAGES for p in (ROOT / package).rglob("*.py"))
 
 
+def _found_in_product() -> list[tuple[Bypass, int]]:
+    return [
+        ((path.relative_to(ROOT).as_posix(), qualname, expression), line)
+        for path in product_files()
+        for qualname, expression, line in _bypasses_in(path)
+    ]
+
+
 def test_product_code_reaches_unscoped_managers_only_where_allowed():
-    offenders = []
-    for path in product_files():
-        relative = path.relative_to(ROOT).as_posix()
-        for qualname, line in _bypasses_in(path):
-            if not _is_allowed(relative, qualname):
-                offenders.append(f"{relative}:{line} in {qualname}")
+    offenders = _unallowed(_found_in_product(), ALLOWED)
 
     assert offenders == [], "Use Model.objects.for_tenant(tenant), or add the case to ALLOWED_BYPASSES with why."
 
 
 def test_every_allowed_bypass_still_exists():
-    # A stale entry would silently allow a future function of the same name.
-    present = {
-        (path.relative_to(ROOT).as_posix(), qualname) for path in product_files() for qualname, _ in _bypasses_in(path)
-    }
+    # A stale entry would silently allow a future query of the same shape.
+    present = Counter(bypass for bypass, _ in _found_in_product())
 
-    assert set(ALLOWED_BYPASSES) - present == set()
+    assert ALLOWED - present == Counter()
+
+
+def test_every_allowed_bypass_says_why():
+    assert all(reason.strip() for *_, reason in ALLOWED_BYPASSES)
 
 
 def test_the_scan_catches_a_view_that_bypasses_scoping(tmp_path):
@@ -215,8 +341,41 @@ def test_the_scan_catches_a_view_that_bypasses_scoping(tmp_path):
         "def other():\n    return Project._default_manager.all()\n"
     )
 
-    assert _bypasses_in(view) == [("Leaky.get_queryset", 3), ("other", 5)]
-    assert not _is_allowed("projects/api/views.py", "Leaky.get_queryset")
+    found = _bypasses_in(view)
+
+    assert found == [
+        ("Leaky.get_queryset", "Project.all_tenants.filter", 3),
+        ("other", "Project._default_manager.all", 5),
+    ]
+    assert _unallowed([(("projects/api/views.py", q, e), line) for q, e, line in found], ALLOWED) == [
+        "projects/api/views.py:3 in Leaky.get_queryset: Project.all_tenants.filter",
+        "projects/api/views.py:5 in other: Project._default_manager.all",
+    ]
+
+
+def test_a_second_unscoped_query_in_an_allowed_function_is_caught(tmp_path):
+    usage = tmp_path / "usage.py"
+    usage.write_text(
+        "def _count(tenant):\n"
+        "    QuotaCounter.all_tenants.create(tenant=tenant)\n"
+        "    return QuotaCounter.all_tenants.filter(meter='prediction').count()\n"
+        "def _warn_if_crossed(tenant):\n"
+        "    ThresholdNotice.all_tenants.create(tenant=tenant)\n"
+        "    ThresholdNotice.all_tenants.create(tenant=tenant)\n"
+    )
+    found = [(("billing/services/usage.py", q, e), line) for q, e, line in _bypasses_in(usage)]
+
+    assert _unallowed(found, ALLOWED) == [
+        "billing/services/usage.py:3 in _count: QuotaCounter.all_tenants.filter",
+        "billing/services/usage.py:6 in _warn_if_crossed: ThresholdNotice.all_tenants.create",
+    ]
+
+
+def test_admin_modules_migrations_and_commands_are_allowed_wholesale():
+    assert _allowed_wholesale("billing/admin.py")
+    assert _allowed_wholesale("billing/migrations/0002_plans.py")
+    assert _allowed_wholesale("config/management/commands/seed_demo.py")
+    assert not _allowed_wholesale("billing/services/usage.py")
 
 
 # --- every API view inherits the scoping base ------------------------------------------------------------

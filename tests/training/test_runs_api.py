@@ -86,11 +86,14 @@ def test_another_tenant_gets_404_on_every_training_endpoint(tenant, other_tenant
     assert theirs.post(f"/api/v1/models/{version.pk}/deploy/").status_code == 404
 
 
-def test_a_predict_only_key_reads_but_cannot_start_cancel_or_deploy(tenant, project, dataset, key_client):
+def test_a_key_without_manage_reads_but_cannot_start_cancel_or_deploy(tenant, project, dataset, key_client):
     run = start(key_client(tenant), project, dataset_id=str(dataset.pk)).json()
     version = model_version(tenant, project, 1)
-    reader = key_client(tenant, scopes=("predict",))
+    reader = key_client(tenant, scopes=("read", "predict"))
+    predictor = key_client(tenant, scopes=("predict",))
 
+    assert predictor.get(f"/api/v1/training-runs/{run['id']}/").status_code == 403
+    assert predictor.get(f"/api/v1/models/{version.pk}/").status_code == 403
     assert reader.get(f"/api/v1/training-runs/{run['id']}/").status_code == 200
     assert reader.get(f"/api/v1/projects/{project.pk}/models/").status_code == 200
     assert start(reader, project, dataset_id=str(dataset.pk)).status_code == 403

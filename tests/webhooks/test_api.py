@@ -48,6 +48,7 @@ ENDPOINTS = [
     pytest.param("patch", "", {"description": "Renamed"}, 200, id="update"),
     pytest.param("delete", "", None, 204, id="delete"),
     pytest.param("post", "test/", None, 202, id="test"),
+    pytest.param("post", "rotate-secret/", None, 200, id="rotate-secret"),
     pytest.param("get", "deliveries/", None, 200, id="deliveries"),
 ]
 DETAIL_ENDPOINTS = [p for p in ENDPOINTS if p.values[1] is not None]
@@ -106,8 +107,19 @@ def test_a_predict_only_key_gets_403_on_writes(endpoint, predict_client, method,
 
 
 @pytest.mark.parametrize(("method", "path", "body", "success"), READ_ENDPOINTS)
-def test_a_predict_only_key_may_read(endpoint, predict_client, method, path, body, success):
-    assert call(predict_client, method, url_of(path, endpoint.pk), body).status_code == 200
+def test_a_predict_only_key_may_not_read(endpoint, predict_client, method, path, body, success):
+    response = call(predict_client, method, url_of(path, endpoint.pk), body)
+
+    assert response.status_code == 403
+    assert "'read' scope" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "success"), READ_ENDPOINTS)
+def test_a_read_key_may_read_without_seeing_the_secret(tenant, endpoint, key_client, method, path, body, success):
+    response = call(key_client(tenant, scopes=("read",)), method, url_of(path, endpoint.pk), body)
+
+    assert response.status_code == 200
+    assert endpoint.secret not in response.content.decode()
 
 
 @pytest.mark.parametrize(("method", "path", "body", "success"), ENDPOINTS)

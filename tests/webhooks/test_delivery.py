@@ -262,6 +262,7 @@ def test_the_tasks_are_registered_and_the_sender_is_scheduled(settings):
     assert settings.CELERY_BEAT_SCHEDULE["deliver-webhooks"] == {
         "task": "tenants.tasks.deliver_due_webhooks",
         "schedule": 30.0,
+        "options": {"queue": "webhooks"},
     }
 
 

@@ -132,3 +132,101 @@ def test_delivery_connects_to_the_address_that_was_checked(tenant, receiver, mak
 
     assert connected == [(PUBLIC_ADDRESS, port)]
     assert receiver.requests == []
+
+
+@LOCKED_DOWN
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param("[64:ff9b::7f00:1]", id="nat64-loopback"),
+        pytest.param("[64:ff9b::a9fe:a9fe]", id="nat64-metadata"),
+        pytest.param("[64:ff9b:1::a00:1]", id="nat64-local-use"),
+        pytest.param("[2002:7f00:1::]", id="6to4-loopback"),
+        pytest.param("[2002:a00:1::1]", id="6to4-private"),
+        pytest.param("[::127.0.0.1]", id="ipv4-compatible-loopback"),
+        pytest.param("[::10.0.0.1]", id="ipv4-compatible-private"),
+        pytest.param("[::ffff:0:7f00:1]", id="ipv4-translated-loopback"),
+        pytest.param("[::ffff:0:c0a8:101]", id="ipv4-translated-private"),
+        pytest.param("[::ffff:169.254.169.254]", id="ipv4-mapped-metadata"),
+        pytest.param("[::ffff:10.0.0.1]", id="ipv4-mapped-private"),
+    ],
+)
+def test_ipv6_forms_carrying_an_internal_ipv4_address_are_refused(tenant, host):
+    with pytest.raises(InvalidInput) as refused:
+        endpoint_create(tenant=tenant, url=f"https://{host}/hook", events=["*"])
+
+    assert refused.value.code == "private_address"
+
+
+@LOCKED_DOWN
+@pytest.mark.parametrize(
+    "address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8", "2606:4700::1111"], ids=str
+)
+def test_ipv6_forms_carrying_a_public_ipv4_address_are_accepted(tenant, monkeypatch, address):
+    monkeypatch.setattr(network, "_resolve", lambda host, port: [address])
+
+    assert check_url("https://hooks.example.com/in").address == address
+
+
+@LOCKED_DOWN
+@pytest.mark.parametrize("address", ["64:ff9b::7f00:1", "2002:a00:1::1", "::ffff:0:a00:1"])
+def test_a_host_name_resolving_to_an_ipv6_form_of_an_internal_address_is_refused(tenant, monkeypatch, address):
+    monkeypatch.setattr(network, "_resolve", lambda host, port: [address])
+
+    with pytest.raises(InvalidInput) as refused:
+        endpoint_create(tenant=tenant, url="https://hooks.example.com/in", events=["*"])
+
+    assert refused.value.code == "private_address"
+
+
+PRODUCTION_PORTS = override_settings(
+    WEBHOOK_ALLOW_HTTP=False, WEBHOOK_ALLOW_PRIVATE_NETWORKS=False, WEBHOOK_ALLOWED_PORTS=[443, 8443]
+)
+
+
+@PRODUCTION_PORTS
+@pytest.mark.parametrize("url", ["https://hooks.example.com/in", "https://hooks.example.com:8443/in"])
+def test_ports_443_and_8443_are_accepted_in_production(tenant, url):
+    endpoint = endpoint_create(tenant=tenant, url=url, events=["*"])
+
+    assert endpoint.url == url
+
+
+@PRODUCTION_PORTS
+@pytest.mark.parametrize("port", [22, 25, 80, 6379, 8080, 9200])
+def test_other_ports_are_refused_in_production(tenant, port):
+    with pytest.raises(InvalidInput) as refused:
+        endpoint_create(tenant=tenant, url=f"https://hooks.example.com:{port}/in", events=["*"])
+
+    assert (refused.value.code, refused.value.field) == ("port_not_allowed", "url")
+    assert "443, 8443" in refused.value.message
+
+
+@override_settings(WEBHOOK_ALLOWED_PORTS=[], WEBHOOK_ALLOW_PRIVATE_NETWORKS=False)
+def test_any_port_is_accepted_when_no_ports_are_listed(tenant):
+    endpoint = endpoint_create(tenant=tenant, url="https://hooks.example.com:9200/in", events=["*"])
+
+    assert endpoint.url.endswith(":9200/in")
+
+
+def test_private_targets_are_refused_by_default_in_development_too():
+    from config import settings as project_settings
+
+    assert project_settings.DEBUG  # the tests run as development does
+    assert project_settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS is False
+
+
+def test_the_production_port_list_is_443_and_8443(monkeypatch):
+    import importlib
+
+    from config import settings as project_settings
+
+    monkeypatch.setenv("DEBUG", "0")
+    monkeypatch.setenv("SECRET_KEY", "x" * 60)
+    monkeypatch.delenv("WEBHOOK_ALLOWED_PORTS", raising=False)
+    try:
+        production = importlib.reload(project_settings)
+        assert production.WEBHOOK_ALLOWED_PORTS == [443, 8443]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(project_settings)

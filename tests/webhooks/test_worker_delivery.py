@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.factories import spec_signature, wait_for
 from webhooks.models import WebhookDelivery
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _the_worker_may_reach_the_local_receiver() -> Iterator[None]:
+    """Private targets are refused unless allowed, in development too: the worker started for this module
+    is allowed the receiver on 127.0.0.1."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "1")
+        yield
 
 
 def test_a_worker_delivers_the_test_event_after_commit(tenant, key_client, receiver, celery_worker_process):

@@ -13,6 +13,11 @@ urlpatterns = [
     ),
     path("webhooks/<uuid:pk>/test/", WebhookEndpointViewSet.as_view({"post": "send_test"}), name="webhook-test"),
     path(
+        "webhooks/<uuid:pk>/rotate-secret/",
+        WebhookEndpointViewSet.as_view({"post": "rotate_secret"}),
+        name="webhook-rotate-secret",
+    ),
+    path(
         "webhooks/<uuid:pk>/deliveries/",
         WebhookDeliveryViewSet.as_view({"get": "list"}),
         name="webhook-deliveries",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -13,10 +14,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants.api.base import TenantScopedMixin
+from tenants.api.errors import error_body
 from tenants.models import ApiKeyScope
 from webhooks.models import SUBSCRIBABLE_EVENTS, WebhookDelivery, WebhookEndpoint
 from webhooks.selectors import deliveries_of
-from webhooks.services import endpoint_create, endpoint_delete, endpoint_update, send_test_event
+from webhooks.services import (
+    TooManyTestEvents,
+    endpoint_create,
+    endpoint_delete,
+    endpoint_rotate_secret,
+    endpoint_update,
+    send_test_event,
+)
 
 
 class NotLimitedToOneProject(permissions.BasePermission):
@@ -126,12 +135,28 @@ class WebhookEndpointViewSet(TenantScopedMixin, viewsets.GenericViewSet[WebhookE
         endpoint_delete(tenant=self.tenant, endpoint_id=self.get_object().pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
+    @extend_schema(request=None, responses={202: WebhookDeliverySerializer, 429: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
     def send_test(self, request: Request, pk: UUID) -> Response:
-        """Send a ``webhook.test`` event now; follow it in the endpoint's deliveries."""
-        delivery = send_test_event(tenant=self.tenant, endpoint_id=self.get_object().pk)
+        """Send a ``webhook.test`` event now; follow it in the endpoint's deliveries. At most
+        ``WEBHOOK_TEST_EVENTS_PER_MINUTE`` (5) a minute per endpoint: then 429 with ``Retry-After``."""
+        try:
+            delivery = send_test_event(tenant=self.tenant, endpoint_id=self.get_object().pk)
+        except TooManyTestEvents as limited:
+            return Response(
+                error_body(limited.code, limited.message, **limited.extra),
+                status=limited.status,
+                headers={"Retry-After": str(limited.retry_after_s)},
+            )
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: WebhookEndpointDetailSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: UUID) -> Response:
+        """A new signing secret, in this answer. For ``WEBHOOK_SECRET_OVERLAP_H`` (24 h) every delivery
+        carries two signatures in ``webhook-signature``, the new secret's and the old one's; then the new only."""
+        endpoint = endpoint_rotate_secret(tenant=self.tenant, endpoint_id=self.get_object().pk)
+        return Response(WebhookEndpointDetailSerializer(endpoint).data)
 
 
 class WebhookDeliveryViewSet(TenantScopedMixin, viewsets.GenericViewSet[WebhookDelivery]):

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from tenants import db
+from tenants.models import Tenant
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.network import Outcome, UnsafeUrl, check_url, post
 from webhooks.signing import sign
@@ -34,9 +35,10 @@ RETRY_DELAYS = (
 RETRY_JITTER = 0.1  # up to 10% either way, so that deliveries failing together do not retry together
 # Deliveries in a row that ended failed (every attempt used) before the endpoint is disabled.
 DISABLE_AFTER_FAILED_DELIVERIES = 5
-# How long a claimed delivery is left alone at least (longer with a long timeout); a worker that dies
-# mid-send frees it after this.
+# How long a claimed delivery is left alone at least; a worker that dies mid-send frees it (and its
+# tenant's slot) after this. Always longer than the longest send (WEBHOOK_TIMEOUT_S) by LEASE_MARGIN.
 CLAIM_LEASE = timedelta(minutes=2)
+LEASE_MARGIN = timedelta(minutes=1)
 # A delivery handed to the broker but not claimed within this long is handed over again.
 REQUEUE_AFTER = timedelta(minutes=5)
 DUE_BATCH = 500
@@ -67,18 +69,53 @@ def deliveries_due_for_dispatch() -> list[tuple[str, str]]:
     return [(str(tenant_id), str(pk)) for tenant_id, pk in due]
 
 
+def claim_lease() -> timedelta:
+    """How long a claim holds a delivery: the longest send and a margin, and at least CLAIM_LEASE."""
+    return max(CLAIM_LEASE, timedelta(seconds=settings.WEBHOOK_TIMEOUT_S) + LEASE_MARGIN)
+
+
+@transaction.atomic
 def delivery_claim(*, tenant_id: UUID | str, delivery_id: UUID | str) -> WebhookDelivery | None:
-    """The delivery, leased to this worker for one attempt, if it is pending and due; else None."""
+    """The delivery, leased to this worker for one attempt, if it is pending and due; else None.
+
+    A tenant has at most ``WEBHOOK_MAX_IN_FLIGHT_PER_TENANT`` deliveries being sent at once: past that,
+    the delivery is left pending and handed over again by the periodic sender.
+    """
     now = timezone.now()
-    lease = max(CLAIM_LEASE, timedelta(seconds=3 * settings.WEBHOOK_TIMEOUT_S + 60))
-    claimed = (
-        WebhookDelivery.objects.for_tenant(tenant_id)
-        .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .update(next_attempt_at=now + lease, attempts=F("attempts") + 1)
-    )
-    if claimed != 1:
+    # One claim per tenant at a time, so that two workers cannot both take the last free slot.
+    Tenant.objects.select_for_update().filter(pk=tenant_id).exists()
+    deliveries = WebhookDelivery.objects.for_tenant(tenant_id)
+    due = deliveries.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+    in_flight = deliveries.filter(status=DeliveryStatus.PENDING, sending_until__gt=now).count()
+    if in_flight >= settings.WEBHOOK_MAX_IN_FLIGHT_PER_TENANT:
+        if due.update(enqueued_at=None):
+            logger.info(
+                "webhook delivery %s waits: %d of its tenant's deliveries are being sent", delivery_id, in_flight
+            )
         return None
-    return WebhookDelivery.objects.for_tenant(tenant_id).select_related("endpoint").get(pk=delivery_id)
+    lease_end = now + claim_lease()
+    if due.update(next_attempt_at=lease_end, sending_until=lease_end, attempts=F("attempts") + 1) != 1:
+        return None
+    return deliveries.select_related("endpoint").get(pk=delivery_id)
+
+
+def delivery_next_waiting(*, tenant_id: UUID | str) -> str | None:
+    """The id of a due delivery of the tenant that nobody holds (one a claim turned away), marked as
+    handed over; for a worker whose send just freed a slot."""
+    now = timezone.now()
+    with transaction.atomic():
+        waiting = (
+            WebhookDelivery.objects.for_tenant(tenant_id)
+            .select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, enqueued_at__isnull=True)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if waiting is None:
+            return None
+        WebhookDelivery.objects.for_tenant(tenant_id).filter(pk=waiting).update(enqueued_at=now)
+    return str(waiting)
 
 
 def _attempt(delivery: WebhookDelivery) -> Outcome:
@@ -88,12 +125,16 @@ def _attempt(delivery: WebhookDelivery) -> Outcome:
         return Outcome(None, "", f"Not sent: {refused.message}")
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
     timestamp = int(time.time())
+    # Right after a rotation, one signature per secret (space-separated), so that either verifies.
+    signatures = [
+        sign(secret, delivery.event_id, timestamp, body) for secret in delivery.endpoint.signing_secrets(timezone.now())
+    ]
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "webhook-id": delivery.event_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(delivery.endpoint.secret, delivery.event_id, timestamp, body),
+        "webhook-signature": " ".join(signatures),
     }
     return post(target, headers, body.encode())
 
@@ -124,6 +165,7 @@ def _record(delivery: WebhookDelivery, outcome: Outcome, *, give_up: bool) -> No
     delivery.last_status_code = outcome.status_code
     delivery.last_error = outcome.error[:500]
     delivery.response_excerpt = outcome.excerpt
+    delivery.sending_until = None
     if outcome.ok:
         delivery.status = DeliveryStatus.SUCCEEDED
         delivery.delivered_at = now
@@ -139,6 +181,7 @@ def _record(delivery: WebhookDelivery, outcome: Outcome, *, give_up: bool) -> No
             "status",
             "next_attempt_at",
             "enqueued_at",
+            "sending_until",
             "last_status_code",
             "last_error",
             "response_excerpt",

@@ -1,16 +1,26 @@
-"""Registering, changing and deleting endpoints, and sending one a test event."""
+"""Registering, changing and deleting endpoints, rotating their secrets, and sending one a test event."""
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from tenants.errors import Conflict, InvalidInput, NotFound
-from webhooks.models import ALL_EVENTS, SUBSCRIBABLE_EVENTS, EventType, WebhookDelivery, WebhookEndpoint
+from tenants.errors import Conflict, InvalidInput, NotFound, ServiceError
+from webhooks.models import (
+    ALL_EVENTS,
+    SUBSCRIBABLE_EVENTS,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+    generate_secret,
+)
 from webhooks.network import check_url
-from webhooks.selectors import endpoint_get
 from webhooks.services.events import create_deliveries
 
 if TYPE_CHECKING:
@@ -96,11 +106,63 @@ def endpoint_delete(*, tenant: Tenant, endpoint_id: UUID | str) -> None:
         raise NotFound("No such webhook endpoint.")
 
 
+class TooManyTestEvents(ServiceError):
+    """The endpoint was sent its share of test events this minute; ``retry_after_s`` until the next."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, extra={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
+TEST_EVENT_WINDOW = timedelta(minutes=1)
+
+
+def _check_test_event_rate(tenant: Tenant, endpoint: WebhookEndpoint) -> None:
+    now = timezone.now()
+    limit = settings.WEBHOOK_TEST_EVENTS_PER_MINUTE
+    recent = list(
+        WebhookDelivery.objects.for_tenant(tenant)
+        .filter(endpoint=endpoint, event_type=EventType.WEBHOOK_TEST, created_at__gt=now - TEST_EVENT_WINDOW)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) >= limit:
+        wait = max(1, math.ceil((recent[-1] + TEST_EVENT_WINDOW - now).total_seconds()))
+        raise TooManyTestEvents(
+            f"This endpoint was sent {limit} test events in the last minute; try again in {wait} s.",
+            retry_after_s=wait,
+        )
+
+
 @transaction.atomic
 def send_test_event(*, tenant: Tenant, endpoint_id: UUID | str) -> WebhookDelivery:
-    endpoint = endpoint_get(tenant=tenant, endpoint_id=endpoint_id)
+    """Queue a ``webhook.test`` event for the endpoint; at most ``WEBHOOK_TEST_EVENTS_PER_MINUTE`` a minute."""
+    # Locked: two requests at once count each other.
+    endpoint = WebhookEndpoint.objects.for_tenant(tenant).select_for_update().filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise NotFound("No such webhook endpoint.")
     if not endpoint.is_active:
         raise Conflict("The endpoint is disabled; enable it before sending it a test event.")
+    _check_test_event_rate(tenant, endpoint)
     data = {"message": "A test event from Tunebase.", "endpoint_id": str(endpoint.pk)}
     [delivery] = create_deliveries(tenant, [endpoint], EventType.WEBHOOK_TEST, data)
     return delivery
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, tenant: Tenant, endpoint_id: UUID | str) -> WebhookEndpoint:
+    """A new signing secret; deliveries carry the old one's signature too for ``WEBHOOK_SECRET_OVERLAP_H``.
+
+    Rotating again during an overlap ends the older secret's overlap at once: only the two newest sign.
+    """
+    endpoint = WebhookEndpoint.objects.for_tenant(tenant).select_for_update().filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise NotFound("No such webhook endpoint.")
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_H)
+    endpoint.secret = generate_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    return endpoint

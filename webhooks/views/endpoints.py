@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from tenants.dashboard import TenantView
@@ -59,6 +61,7 @@ class WebhookDetailView(_WebhookPage, TemplateView):
             raise Http404(error.message) from None
         context.update(
             endpoint=endpoint,
+            now=timezone.now(),
             deliveries=selectors.deliveries_of(tenant=self.tenant, endpoint_id=endpoint.pk)[:50],
         )
         return context
@@ -69,6 +72,14 @@ class WebhookDetailView(_WebhookPage, TemplateView):
             if action == "test":
                 services.send_test_event(tenant=self.tenant, endpoint_id=endpoint_id)
                 messages.success(request, "Test event sent; its delivery appears below.")
+            elif action == "rotate":
+                services.endpoint_rotate_secret(tenant=self.tenant, endpoint_id=endpoint_id)
+                hours = f"{settings.WEBHOOK_SECRET_OVERLAP_H:g}"
+                messages.success(
+                    request,
+                    f"New signing secret below. For {hours} h deliveries are signed with the old one too: "
+                    "update your receiver before then.",
+                )
             elif action in ("enable", "disable"):
                 services.endpoint_update(tenant=self.tenant, endpoint_id=endpoint_id, is_active=action == "enable")
                 messages.success(request, f"Endpoint {action}d.")

@@ -20,7 +20,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True, help="The tenant's slug.")
         parser.add_argument("--name", required=True, help="What the key is for, e.g. 'helpdesk integration'.")
-        parser.add_argument("--scopes", default="predict,manage", help="Comma-separated: predict, manage.")
+        parser.add_argument(
+            "--scopes",
+            default="read,predict,manage",
+            help="Comma-separated: read (stored data), predict, manage (implies read).",
+        )
         parser.add_argument("--project", help="Limit the key to this project id.")
         parser.add_argument("--expires-in-days", type=int, help="Expire the key after this many days.")
 

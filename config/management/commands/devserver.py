@@ -44,7 +44,7 @@ def _start_worker() -> subprocess.Popen[bytes]:
             "--schedule",
             str(settings.VAR_DIR / "celerybeat-schedule"),
             "-Q",
-            "default,training",
+            "default,training,webhooks",
             "--concurrency",
             "2",
             "--loglevel",

@@ -66,7 +66,9 @@ class Command(BaseCommand):
             # Keys are shown once: each start issues a new one and revokes the one printed last time.
             for old in ApiKey.objects.for_tenant(tenant).filter(name=DEMO_KEY_NAME, revoked=False):
                 api_key_revoke(tenant=tenant, public_id=old.public_id, actor=user)
-            _, secret = api_key_create(tenant=tenant, name=DEMO_KEY_NAME, scopes=["predict", "manage"], created_by=user)
+            _, secret = api_key_create(
+                tenant=tenant, name=DEMO_KEY_NAME, scopes=["read", "predict", "manage"], created_by=user
+            )
         self.stdout.write(
             "\n".join(
                 [
