@@ -9,12 +9,20 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from billing.export import summarize_usage, write_usage
         from billing.models import Plan, Subscription
-        from billing.services.subscriptions import on_tenant_created
-        from tenants import lookups, signals
+        from billing.services.subscriptions import on_tenant_created, on_tenant_deleting
+        from tenants import export, lookups, signals
 
         lookups.watch(Plan, Subscription)  # a tenant's limits are cached with its plan
+        export.register(
+            "usage",
+            write_usage,
+            description="usage records as a CSV (date, kind, source, quantity, project)",
+            summary=summarize_usage,
+        )
         signals.tenant_created.connect(on_tenant_created, dispatch_uid="billing.subscription_start")
+        signals.tenant_deleting.connect(on_tenant_deleting, dispatch_uid="billing.subscription_cancel")
         # A changed plan or subscription may change what is limited: the quota counters start again from
         # the usage records (billing.services.usage).
         for model in (Plan, Subscription):

@@ -43,3 +43,20 @@ def process_stripe_event(event_id: str) -> None:
 
     with db.system_context():
         stripe_event_process(event_id=event_id)
+
+
+# A Stripe outage must not leave a deleted organization paying: retried with backoff for about a day.
+@shared_task(
+    name="billing.cancel_stripe_subscription",
+    queue="default",
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=30,
+)
+def cancel_stripe_subscription(stripe_subscription_id: str) -> None:
+    """Cancel the Stripe subscription of an organization that was deleted."""
+    from billing.services.subscriptions import stripe_subscription_cancel
+
+    stripe_subscription_cancel(stripe_subscription_id=stripe_subscription_id)

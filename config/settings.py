@@ -270,7 +270,20 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_SIGNUP_FORM_CLASS = "tenants.forms.SignupForm"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Wrong passwords lock the login (allauth's form, which /admin/login/ redirects to) for 15 minutes: after 5
+# for one account, or 10 from one address. The second step's codes count the same way.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/15m/ip,5/15m/key"}
+# "Sudo mode": API keys, roles, webhooks and deletions need a login or a re-entered password this recent.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Two-factor authentication: TOTP apps with recovery codes, offered to everyone and required for operators
+# (config.admin_guard). WebAuthn would need the fido2 package.
+INSTALLED_APPS.append("allauth.mfa")
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Tunebase"
+# Operators: /admin/login/ is allauth's login, and /admin/ needs a second factor passed in this session.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("allauth.account.middleware.AccountMiddleware") + 1, "config.admin_guard.AdminGuardMiddleware"
+)
 SESSION_COOKIE_AGE = 14 * 24 * 3600
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

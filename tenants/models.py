@@ -188,6 +188,7 @@ class AuditAction(models.TextChoices):
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
     TENANT_SUSPENDED = "tenant.suspended", "Tenant suspended"
     TENANT_REACTIVATED = "tenant.reactivated", "Tenant reactivated"
+    TENANT_EXPORTED = "tenant.exported", "Data exported"
     CHECKOUT_COMPLETED = "billing.checkout_completed", "Checkout completed"
     SUBSCRIPTION_CHANGED = "billing.subscription_changed", "Subscription changed"
     SUBSCRIPTION_ENDED = "billing.subscription_ended", "Subscription ended"

@@ -3,7 +3,7 @@ them under the "dashboard" namespace; ``organization_patterns`` go under ``/t/<s
 
 from django.urls import URLPattern, URLResolver, path
 
-from tenants.views import api_keys, audit, delete, members, organizations
+from tenants.views import api_keys, audit, delete, export, members, organizations
 
 organization_patterns: list[URLPattern | URLResolver] = [
     path("members/", members.MemberListView.as_view(), name="member-list"),
@@ -16,6 +16,7 @@ organization_patterns: list[URLPattern | URLResolver] = [
     path("api-keys/<uuid:public_id>/revoke/", api_keys.ApiKeyRevokeView.as_view(), name="api-key-revoke"),
     path("audit/", audit.AuditLogView.as_view(), name="audit-log"),
     path("delete/", delete.TenantDeleteView.as_view(), name="tenant-delete"),
+    path("export/", export.TenantExportView.as_view(), name="tenant-export"),
 ]
 
 urlpatterns = [

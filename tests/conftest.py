@@ -440,3 +440,68 @@ def run_tasks() -> Iterator[None]:
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = True, True
     yield
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
+
+
+# --- sign-ins as allauth records them; operators with a second factor --------------------------------------
+
+
+def totp_code(user: Any) -> str:
+    """The current code of the user's authenticator app (as the app on their phone would show it)."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+    from allauth.mfa.utils import decrypt
+
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    counter = next(yield_hotp_counters_from_time())
+    return format_hotp_value(hotp_value(decrypt(authenticator.data["secret"]), counter))
+
+
+def give_authenticator(user: Any) -> Any:
+    """Activates a TOTP authenticator, with recovery codes, for the user through allauth, as its setup page does."""
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    authenticator = TOTP.activate(user, generate_totp_secret()).instance
+    RecoveryCodes.activate(user)
+    return authenticator
+
+
+def record_sign_in(client: Client, user: Any) -> None:
+    """Writes into the client's session what allauth's login writes there: the password step and, for a
+    user with an authenticator (allauth's login asks for it then), the second step."""
+    from allauth.account.internal.flows.login import record_authentication
+    from allauth.mfa.models import Authenticator
+
+    session = client.session
+    request = SimpleNamespace(session=session)
+    record_authentication(request, user, method="password", email=user.email)  # type: ignore[arg-type]
+    for authenticator in Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP):
+        record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type)  # type: ignore[arg-type]
+    session.save()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_signs_in_as_allauth_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``client.force_login(user)`` leaves the session as a real login through allauth would: recent
+    enough for the actions that need re-authentication, and past the second step for a user with one."""
+    login = Client._login
+
+    def _login(self: Client, user: Any, backend: str | None = None) -> None:
+        login(self, user, backend)
+        record_sign_in(self, user)
+
+    monkeypatch.setattr(Client, "_login", _login)
+
+
+@pytest.fixture
+def operator(db: None) -> Any:
+    """A superuser (staff) with a TOTP authenticator: signed in with ``force_login``, the admin opens."""
+    user = UserFactory(is_staff=True, is_superuser=True)
+    give_authenticator(user)
+    return user
+
+
+@pytest.fixture
+def admin_user(operator: Any) -> Any:
+    """pytest-django's ``admin_client`` signs in as this user: an operator with a second factor."""
+    return operator

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tenants.models import ApiKey, AuditEvent, Tenant
-from tests.factories import ProjectFactory, UserFactory, make_api_key
+from tests.factories import ProjectFactory, make_api_key
 
 CHANGELISTS = [
     "tenants.tenant",
@@ -17,11 +17,6 @@ CHANGELISTS = [
     "webhooks.webhookendpoint",
     "webhooks.webhookdelivery",
 ]
-
-
-@pytest.fixture
-def operator(db):
-    return UserFactory(is_staff=True, is_superuser=True)
 
 
 @pytest.mark.parametrize("model", CHANGELISTS)

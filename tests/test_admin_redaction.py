@@ -14,16 +14,12 @@ from billing import services as billing
 from billing.models import Plan, Subscription, UsageRecord
 from inference.models import Monitor
 from tenants.models import AuditEvent, Invitation, Membership, Role, Tenant
-from tests.factories import ProjectFactory, UserFactory, make_api_key
+from tests.factories import ProjectFactory, UserFactory, make_api_key, ready_dataset
+from training.models import ModelVersion, TrainingRun
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 CUSTOMER_TEXT = "my card ending 4242 was charged twice, please refund"
 RECEIVER_TEXT = "ticket 881 opened for: my card ending 4242"
-
-
-@pytest.fixture
-def operator(db: None) -> Any:
-    return UserFactory(is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
@@ -76,6 +72,12 @@ def rows(tenant: Tenant, other_tenant: Tenant) -> dict[str, Any]:
         "billing_usagerecord": UsageRecord.all_tenants.create(
             tenant=tenant, project=project, kind="prediction", source="api", quantity=3
         ),
+        "projects_project": project,
+        "projects_dataset": ready_dataset(project),
+        "training_trainingrun": (run := TrainingRun.all_tenants.create(tenant=tenant, project=project, base_model="m")),
+        "training_modelversion": ModelVersion.all_tenants.create(
+            tenant=tenant, project=project, training_run=run, version=1, base_model="m", artifact_path="a"
+        ),
     }
 
 
@@ -87,6 +89,10 @@ READ_ONLY = [
     "webhooks_webhookendpoint",
     "inference_monitor",
     "billing_usagerecord",
+    "projects_project",
+    "projects_dataset",
+    "training_trainingrun",
+    "training_modelversion",
 ]
 
 

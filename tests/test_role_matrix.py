@@ -78,6 +78,8 @@ ENDPOINTS = [
     Endpoint("api-key-create", Role.ADMIN),
     Endpoint("audit-log", Role.OWNER),
     Endpoint("billing", Role.ADMIN),
+    Endpoint("tenant-export", Role.OWNER),
+    Endpoint("tenant-delete", Role.OWNER),
     Endpoint(
         "billing-spend-cap",
         Role.ADMIN,

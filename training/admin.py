@@ -1,10 +1,13 @@
+"""Operators look at training runs and model versions here; they change them only through the product (read-only)."""
+
 from django.contrib import admin
 
+from tenants.admin import ReadOnlyAdmin
 from training.models import ModelVersion, TrainingRun
 
 
 @admin.register(TrainingRun)
-class TrainingRunAdmin(admin.ModelAdmin):
+class TrainingRunAdmin(ReadOnlyAdmin):
     list_display = ["id", "tenant", "project", "status", "method", "base_model", "attempts", "worker", "created_at"]
     list_filter = ["status", "method", "base_model"]
     search_fields = ["id", "tenant__slug", "tenant__name", "project__name", "error_code"]
@@ -13,7 +16,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(ReadOnlyAdmin):
     list_display = [
         "__str__",
         "tenant",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
+import stripe
 from django.db import transaction
 
+from billing import stripe_api
 from billing.models import Subscription
 from billing.selectors import default_plan
 from tenants.errors import Conflict, InvalidInput
@@ -14,6 +17,8 @@ from tenants.services.audit import audit_record
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
 
 
 def subscription_start(*, tenant: Tenant) -> Subscription | None:
@@ -28,6 +33,28 @@ def subscription_start(*, tenant: Tenant) -> Subscription | None:
 def on_tenant_created(sender: object, *, tenant: Tenant, **kwargs: Any) -> None:
     """``tenants.signals.tenant_created``: the new tenant starts on the default plan."""
     subscription_start(tenant=tenant)
+
+
+def on_tenant_deleting(sender: object, *, tenant: Tenant, **kwargs: Any) -> None:
+    """``tenants.signals.tenant_deleting``: once the organization is gone, Stripe stops charging it."""
+    stripe_id = Subscription.objects.for_tenant(tenant).values_list("stripe_subscription_id", flat=True).first() or ""
+    if stripe_id:
+        from billing.tasks import cancel_stripe_subscription
+
+        transaction.on_commit(lambda: cancel_stripe_subscription.delay(stripe_id), robust=True)
+
+
+def stripe_subscription_cancel(*, stripe_subscription_id: str) -> None:
+    """Cancel a Stripe subscription at once (an organization deleted). Raises on a Stripe error (the task
+    retries); one already cancelled or gone counts as done."""
+    try:
+        stripe_api.client().v1.subscriptions.cancel(
+            stripe_subscription_id, options={"idempotency_key": f"tunebase-cancel-{stripe_subscription_id}"}
+        )
+    except stripe.InvalidRequestError as error:
+        if error.http_status != 404 and "canceled" not in str(error):
+            raise
+    logger.info("stripe subscription %s cancelled: its organization was deleted", stripe_subscription_id)
 
 
 def subscription_locked(*, tenant: Tenant) -> Subscription:

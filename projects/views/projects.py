@@ -18,6 +18,7 @@ from projects.views.base import ProjectTenantView
 from tenants.errors import NotFound, ServiceError
 from tenants.forms import add_service_error
 from tenants.models import Role, Tenant
+from tenants.reauthentication import sudo_post
 
 # What the layers above add to a project's page (the version being served, monitors): each registers a
 # function of (tenant, project) returning template context, from its AppConfig.ready(), so that this app
@@ -106,6 +107,7 @@ class ProjectDeleteView(ProjectTenantView, TemplateView):
         context["project"] = self.get_project()
         return context
 
+    @sudo_post()
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         project = self.get_project()
         try:

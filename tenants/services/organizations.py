@@ -106,6 +106,7 @@ def tenant_delete(*, tenant: Tenant, actor: User | None, confirm_name: str | Non
         raise InvalidInput("Type the name of the organization exactly to confirm.", field="confirm")
     tenant_id = tenant.pk
     with db.tenant_context(tenant_id):
+        signals.tenant_deleting.send(sender=Tenant, tenant=tenant)
         for _ in range(_MAX_PROTECTED_ROUNDS):
             try:
                 delete_with_files(tenant, prefixes=[tenant_file_path(tenant_id)])

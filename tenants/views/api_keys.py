@@ -18,6 +18,7 @@ from tenants.forms import (
     add_service_error,
 )
 from tenants.models import Role
+from tenants.reauthentication import sudo_post
 
 if TYPE_CHECKING:
     pass
@@ -48,6 +49,7 @@ class ApiKeyCreateView(ApiKeysTenantView, TemplateView):
         context.setdefault("form", self.form())
         return context
 
+    @sudo_post()
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = self.form(request.POST)
         if form.is_valid():

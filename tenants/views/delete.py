@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 from tenants.dashboard import TenantView
 from tenants.errors import ServiceError
 from tenants.models import Role
+from tenants.reauthentication import sudo_post
 from tenants.services.organizations import tenant_delete
 
 
@@ -22,6 +23,7 @@ class TenantDeleteView(TenantView, TemplateView):
     write_role = Role.OWNER
     template_name = "tenants/delete.html"
 
+    @sudo_post()
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         name = self.tenant.name
         try:

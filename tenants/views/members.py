@@ -25,6 +25,7 @@ from tenants.forms import (
     add_service_error,
 )
 from tenants.models import Role
+from tenants.reauthentication import sudo_post
 from tenants.views.organizations import client_ip
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class MemberListView(MembersTenantView, TemplateView):
 class InvitationCreateView(MemberListView):
     http_method_names = ["post"]
 
+    @sudo_post()
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = InvitationForm(request.POST)
         if form.is_valid():
@@ -111,6 +113,10 @@ class _MemberActionView(MembersTenantView):
 
 class MemberRoleView(_MemberActionView):
     success_message = "Role changed."
+
+    @sudo_post()
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super().post(request, *args, **kwargs)
 
     def act(self) -> None:
         form = RoleForm(self.request.POST)

@@ -84,6 +84,7 @@ class FakeStripe(HTTPClient):
         self.portal_sessions: dict[str, dict[str, Any]] = {}
         self.invoices: list[dict[str, Any]] = []
         self.balance_transactions: list[dict[str, Any]] = []
+        self.cancelled_subscriptions: list[str] = []
         self._replies: dict[str, tuple[int, str]] = {}  # by idempotency key
         self._failures: list[_Failure] = []
         self._ids = itertools.count(1)
@@ -97,6 +98,7 @@ class FakeStripe(HTTPClient):
         self.route("POST", r"/v1/checkout/sessions", _checkout_session_create)
         self.route("POST", r"/v1/billing_portal/sessions", _portal_session_create)
         self.route("GET", r"/v1/invoices", _invoices_list)
+        self.route("DELETE", r"/v1/subscriptions/(?P<id>[^/]+)", _subscription_cancel)
 
     # --- for tests ---------------------------------------------------------------------------------
     def route(self, method: str, path: str, handler: Handler) -> None:
@@ -346,3 +348,8 @@ def _invoices_list(fake: FakeStripe, request: Request, match: re.Match[str]) -> 
     customer = request.query.get("customer")
     data = [i for i in fake.invoices if customer is None or i.get("customer") == customer]
     return 200, {"object": "list", "url": "/v1/invoices", "has_more": False, "data": data}
+
+
+def _subscription_cancel(fake: FakeStripe, request: Request, match: re.Match[str]) -> tuple[int, dict[str, Any]]:
+    fake.cancelled_subscriptions.append(match["id"])
+    return 200, {"id": match["id"], "object": "subscription", "status": "canceled"}

@@ -22,7 +22,6 @@ from billing.models import (
     UsageRecord,
 )
 from tenants.models import AuditEvent
-from tests.factories import UserFactory
 
 LEDGERS = [
     "subscription",
@@ -33,11 +32,6 @@ LEDGERS = [
     "stripeevent",
     "thresholdnotice",
 ]
-
-
-@pytest.fixture
-def operator(db: None) -> Any:
-    return UserFactory(is_staff=True, is_superuser=True)
 
 
 @pytest.fixture

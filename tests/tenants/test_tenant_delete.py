@@ -17,7 +17,7 @@ from billing.models import MeterPush, UsageRecord
 from projects.models import Project
 from tenants.models import Role, Tenant
 from tenants.storage import tenant_file_path
-from tests.factories import ProjectFactory, UserFactory, dashboard_url, model_version, stored_files
+from tests.factories import ProjectFactory, dashboard_url, model_version, stored_files
 
 
 @pytest.fixture
@@ -104,12 +104,12 @@ def test_another_organizations_owner_gets_404(client, tenant, other_tenant, memb
 
 
 def test_an_operator_deletes_a_tenant_with_its_files_from_the_admin(
-    client, tenant, other_tenant, local_dirs, run_tasks, django_capture_on_commit_callbacks
+    client, operator, tenant, other_tenant, local_dirs, run_tasks, django_capture_on_commit_callbacks
 ):
     local = fill(tenant, local_dirs)
     fill(other_tenant, local_dirs)
     theirs = stored_files(other_tenant)
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    client.force_login(operator)
 
     changelist = reverse("admin:tenants_tenant_changelist")
     selected = {"action": "delete_tenant", "_selected_action": [str(tenant.pk)]}

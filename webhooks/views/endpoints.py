@@ -14,6 +14,7 @@ from django.views.generic import TemplateView
 from tenants.dashboard import TenantView
 from tenants.errors import NotFound, ServiceError
 from tenants.models import Role
+from tenants.reauthentication import sudo_post
 from webhooks import models, selectors, services
 
 
@@ -33,6 +34,7 @@ class WebhookListView(_WebhookPage, TemplateView):
         )
         return context
 
+    @sudo_post()
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             endpoint = services.endpoint_create(
@@ -48,6 +50,11 @@ class WebhookListView(_WebhookPage, TemplateView):
             return self.render_to_response(context, status=error.status)
         messages.success(request, "Endpoint added. Verify our signature with its secret, shown on its page.")
         return redirect("dashboard:webhook-detail", tenant_slug=self.tenant.slug, endpoint_id=endpoint.pk)
+
+
+def _changes_endpoint(request: HttpRequest) -> bool:
+    """Every action on an endpoint but sending it a test event."""
+    return request.POST.get("action") != "test"
 
 
 class WebhookDetailView(_WebhookPage, TemplateView):
@@ -66,6 +73,7 @@ class WebhookDetailView(_WebhookPage, TemplateView):
         )
         return context
 
+    @sudo_post(when=_changes_endpoint)
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         action, endpoint_id = request.POST.get("action"), kwargs["endpoint_id"]
         try:
