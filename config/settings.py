@@ -187,7 +187,9 @@ else:
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'celery-results'}"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "training.tasks.*": {"queue": "training"},
+    # Only the training itself: the dispatcher and the sweeper must never wait behind a run on the
+    # training workers (one run at a time), however they are sent.
+    "training.tasks.train": {"queue": "training"},
     # Webhook deliveries wait on customers' servers: their own queue, never the default or training one.
     "tenants.tasks.deliver_webhook": {"queue": "webhooks"},
     "tenants.tasks.deliver_due_webhooks": {"queue": "webhooks"},
@@ -321,6 +323,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Request bodies get their own components, so they state what input is refused (a blank name's
+    # minLength, read-only fields left out), not only what answers carry.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status" (or "method") with different choices: name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "DatasetStatusEnum": "projects.models.DatasetStatus",
@@ -328,6 +333,12 @@ SPECTACULAR_SETTINGS = {
         "TrainingMethodEnum": "training.models.Method",
         "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
     },
+    # Every operation's error responses (400, 401, 403, 404, 429, and 402/409/413/415/503 where they apply)
+    # in the one error shape, added centrally (tenants/api/schema.py) after drf-spectacular's enum hook.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tenants.api.schema.add_error_responses",
+    ],
 }
 API_KEY_CUSTOM_HEADER = "HTTP_AUTHORIZATION"
 # Writing last-used time on every request would turn each read into a write; once a minute is enough.
@@ -505,18 +516,51 @@ USE_TZ = True
 
 # --- logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+# "json": one JSON object a line (time, level, logger, message, request_id, tenant_id, and the request log's
+# method, path, route, status, duration_ms); "text": the same in one readable line. Workers log the same way.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text" if DEBUG else "json", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"tenant": {"()": "tenants.logging.TenantContextFilter"}},
     "formatters": {
-        "kv": {"format": "%(asctime)s %(levelname)s %(name)s tenant_id=%(tenant_id)s %(message)s"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s tenant_id=%(tenant_id)s request_id=%(request_id)s %(message)s"
+        },
+        "json": {"()": "tenants.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "kv", "filters": ["tenant"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["tenant"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own handlers go (a plain console copy of each line in DEBUG, mail to ADMINS with the
+        # request's POST data): its records reach the root's handler like any other.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- observability --------------------------------------------------------------------------------
+# Outermost: the request id (X-Request-ID in and out), the request's log line and its latency. The
+# second, inside the tenant database context, tells it which tenant the request served.
+MIDDLEWARE.insert(0, "config.observability.RequestObservabilityMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("tenants.middleware.TenantDatabaseContextMiddleware") + 1,
+    "config.observability.RequestTenantMiddleware",
+)
+# /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it answers 404.
+METRICS_TOKEN = env_optional("METRICS_TOKEN")
+# Several web processes (granian --workers N) share their metrics through files in this folder, which
+# must exist, be empty when the server starts and be private to it; unset, each process counts alone.
+PROMETHEUS_MULTIPROC_DIR = env_optional("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR!r} is not a directory.")
+# Error tracking: off unless SENTRY_DSN is set. No request bodies, cookies, local variables or users.
+SENTRY_DSN = env_optional("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+SENTRY_RELEASE = env_optional("SENTRY_RELEASE")
+if SENTRY_DSN:
+    from config.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=SENTRY_RELEASE)

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing import urls as billing_pages
 from billing.api import urls as billing_api
-from config import health
+from config import health, observability
 from inference import urls as inference_pages
 from inference.api import urls as inference_api
 from projects import urls as project_pages
@@ -44,6 +44,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", observability.metrics_view, name="metrics"),
     *billing_pages.webhook_patterns,
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -24,6 +24,7 @@ from inference import runtime
 from inference.runtime.batcher import MicroBatcher
 from inference.runtime.cache import ModelCache
 from tenants import db
+from tenants import observability as metrics
 from training.engine import artifacts
 from training.engine.base_models import resolve
 from training.models import ModelVersion
@@ -96,7 +97,11 @@ def serving_precision(version: ModelVersion) -> str:
 def classifier_for(version: ModelVersion) -> runtime.Classifier:
     """The loaded classifier of this version, from this process's cache (loaded on first use)."""
 
+    loaded = False
+
     def load(bases: runtime.BasePool) -> runtime.Classifier:
+        nonlocal loaded
+        loaded = True
         base_path = None
         if version.method != "full":
             base_path = resolve(version.base_model, settings.TUNEBASE_BASE_MODELS).path
@@ -108,7 +113,16 @@ def classifier_for(version: ModelVersion) -> runtime.Classifier:
             bases=bases,
         )
 
-    return model_cache().get(str(version.pk), load)
+    cache = model_cache()
+    classifier = cache.get(str(version.pk), load)
+    if loaded:  # a load (and perhaps evictions): the bytes held changed
+        metrics.MODEL_CACHE_MISSES.inc()
+        stats = cache.stats()
+        metrics.MODEL_CACHE_BYTES.set(stats.bytes)
+        metrics.MODEL_CACHE_ENTRIES.set(stats.entries)
+    else:
+        metrics.MODEL_CACHE_HITS.inc()
+    return classifier
 
 
 def warm_up(version: ModelVersion) -> threading.Thread:

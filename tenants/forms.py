@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from allauth.account.internal.flows.login import record_authentication
 from django import forms
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -30,6 +31,9 @@ class SignupForm(forms.Form):
     )
 
     def signup(self, request: HttpRequest, user: Any) -> None:
+        # The person has just typed their password in this session: sensitive actions right after the sign-up
+        # (and its email confirmation) need no second prompt for it.
+        record_authentication(request, user, method="password", email=user.email)
         name = self.cleaned_data.get("organization", "").strip()
         joining = bool(request.session.get(PENDING_INVITATION_SESSION_KEY))
         if joining and not name:

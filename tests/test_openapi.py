@@ -121,3 +121,32 @@ def test_docs_page_loads_nothing_from_a_cdn():
     assert not re.search(r"cdn|jsdelivr|unpkg|cdnjs", html, re.IGNORECASE)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.IGNORECASE)
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+def test_every_operation_documents_its_errors_in_the_error_shape(schema):
+    """The errors every operation may answer (tenants/api/schema.py adds them centrally) point at the one
+    ``Error`` component; tests/test_api_fuzz.py checks real answers against them."""
+    undocumented = {
+        (method.upper(), path): sorted({"400", "401", "403", "404", "429"} - set(op["responses"]))
+        for method, path, op in operations(schema)
+        if not {"400", "401", "403", "404", "429"} <= set(op["responses"])
+    }
+    shapes = {
+        response["content"]["application/json"]["schema"].get("$ref")
+        for _, _, op in operations(schema)
+        for code, response in op["responses"].items()
+        if code in {"400", "401", "403", "404"}
+    }
+
+    assert undocumented == {}
+    assert shapes == {"#/components/schemas/Error"}
+    assert schema["paths"]["/api/v1/projects/{project_pk}/predict/"]["post"]["responses"].keys() >= {"402", "413"}
+
+
+def test_an_error_answer_has_the_documented_shape(schema):
+    import jsonschema
+
+    body = Client().get("/api/v1/projects/").json()
+
+    jsonschema.validate(body, schema["components"]["schemas"]["Error"])
+    assert body["error"]["code"] == "not_authenticated"

@@ -25,8 +25,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import quotas, selectors
-from billing.models import QuotaCounter, ThresholdMeter, ThresholdNotice, UsageRecord
+from billing.models import QuotaCounter, ThresholdMeter, ThresholdNotice, UsageKind, UsageRecord
 from billing.quotas import Period
+from tenants import observability as metrics
 from tenants.models import Membership, Role, Tenant
 from webhooks.models import EventType
 from webhooks.services import emit_event
@@ -79,6 +80,8 @@ def usage_record(
         selectors.quota_check(tenant_id=tenant_id, kind=kind, quantity=quantity)  # raises, with the numbers
         raise quotas.QuotaExceeded("Quota exceeded.")  # the counter moved back in between: still refuse
     record = UsageRecord.all_tenants.create(tenant_id=tenant_id, kind=kind, quantity=quantity, source=source, **links)
+    if kind == UsageKind.PREDICTION:  # counted for /metrics once the texts are billed for good
+        transaction.on_commit(lambda: metrics.predictions_count(source=source, quantity=quantity))
     if limit is not None or selectors.billing_of(tenant_id=tenant_id).spend_cap_cents is not None:
         _warn_on_thresholds(tenant_id, kind, period, quantity, limit)
     return record

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -58,8 +59,9 @@ class ProjectFeedbackViewSet(ProjectScopedMixin, viewsets.GenericViewSet[Feedbac
         parameters=[OpenApiParameter("status", str, enum=FeedbackStatus.values, description="Only this status.")]
     )
     def list(self, request: Request, project_pk: UUID) -> Response:
-        wanted = request.query_params.get("status")
-        status_filter = wanted if wanted in FeedbackStatus.values else None
+        status_filter = request.query_params.get("status")
+        if status_filter is not None and status_filter not in FeedbackStatus.values:
+            raise ValidationError({"status": [f"One of {', '.join(FeedbackStatus.values)}."]})
         page = self.paginate_queryset(
             selectors.feedback_of(tenant=self.tenant, project=self.url_project(), status=status_filter)
         )

@@ -163,7 +163,9 @@ class MonitorViewSet(TenantModelViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("hours", int, description="How far back (24)."),
+            OpenApiParameter(
+                "hours", {"type": "integer", "minimum": 1, "maximum": 24 * 90}, description="How far back (24)."
+            ),
             OpenApiParameter("bucket", str, description="minute, hour (default) or day."),
         ],
         responses={200: dict},
@@ -183,7 +185,8 @@ class MonitorViewSet(TenantModelViewSet):
         series = selectors.label_series(tenant=self.tenant, monitor=monitor, since=since, bucket=bucket)
         return Response({"buckets": series})
 
-    @extend_schema(request=AlertRuleSerializer, responses={200: AlertRuleSerializer, 201: AlertRuleSerializer})
+    @extend_schema(methods=["GET"], responses={200: AlertRuleSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=AlertRuleSerializer, responses={201: AlertRuleSerializer})
     @action(detail=True, methods=["get", "post"])
     def rules(self, request: Request, pk: UUID) -> Response:
         monitor = self.get_object()

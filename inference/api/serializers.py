@@ -15,6 +15,7 @@ class PredictRequestSerializer(serializers.Serializer[Any]):
     texts = serializers.ListField(
         child=serializers.CharField(allow_blank=False, trim_whitespace=False),
         allow_empty=False,
+        min_length=1,
         help_text="1 to PREDICT_MAX_TEXTS (256) texts.",
     )
     top_k = serializers.IntegerField(

@@ -42,7 +42,12 @@ urlpatterns = [
     path("monitors/<uuid:pk>/events/", MonitorViewSet.as_view({"post": "events"}), name="monitor-events"),
     path("monitors/<uuid:pk>/alerts/", MonitorViewSet.as_view({"get": "alerts"}), name="monitor-alerts"),
     path("monitors/<uuid:pk>/series/", MonitorViewSet.as_view({"get": "series"}), name="monitor-series"),
-    path("monitors/<uuid:pk>/rules/", MonitorViewSet.as_view({"get": "rules", "post": "rules"}), name="monitor-rules"),
+    # A monitor's few rules come in one list, unpaginated (and so documented).
+    path(
+        "monitors/<uuid:pk>/rules/",
+        MonitorViewSet.as_view({"get": "rules", "post": "rules"}, pagination_class=None),
+        name="monitor-rules",
+    ),
     path(
         "alert-rules/<uuid:pk>/",
         AlertRuleViewSet.as_view({"get": "retrieve", "delete": "destroy"}),

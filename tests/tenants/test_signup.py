@@ -101,3 +101,16 @@ def test_password_reset_sends_a_mail(client: Client) -> None:
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [EMAIL]
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
+
+
+def test_right_after_signing_up_a_key_is_created_without_asking_for_the_password_again(client: Client) -> None:
+    from tenants.models import ApiKey, Tenant
+
+    sign_up(client)
+    confirm(client)
+    tenant = Tenant.objects.get(name="Analytical Engines")
+
+    response = client.post(f"/t/{tenant.slug}/api-keys/new/", {"name": "first", "scopes": ["predict"]})
+
+    assert "/accounts/reauthenticate/" not in response.get("Location", "")
+    assert ApiKey.objects.for_tenant(tenant).filter(name="first").exists()
