@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
-from projects.ingest.errors import IngestError
+from projects.ingest.errors import IngestError, unreadable_csv
 from projects.ingest.sniff import Format, Layout
 
 # A single cell above this is not a text anyone meant to classify: stop rather than read on.
@@ -206,16 +206,7 @@ def json_rows(
 
 
 def _unreadable(message: str, row: int) -> IngestError:
-    if "field larger than field limit" in message:
-        return IngestError("field_too_large", f"Row {row} has a field over {MAX_FIELD_CHARS:,} characters.", row=row)
-    if "unexpected end of data" in message or "EOF" in message:
-        return IngestError(
-            "unterminated_quote",
-            f"A quoted field that starts in row {row} is never closed: the file ends inside it. Check that "
-            f"quote for a missing closing '\"'.",
-            row=row,
-        )
-    return IngestError("malformed_csv", f"Row {row} cannot be read: {message}.", row=row)
+    return unreadable_csv(message, row, field_limit=MAX_FIELD_CHARS)
 
 
 def _bad_encoding(layout: Layout, row: int) -> IngestError:

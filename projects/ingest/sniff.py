@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from projects.ingest.errors import IngestError
+from projects.ingest.errors import IngestError, unreadable_csv
 
 SAMPLE_BYTES = 64 * 1024
 PREVIEW_ROWS = 5
@@ -175,10 +175,12 @@ def _looks_multi_label(values: list[str]) -> bool:
 
 def _best_delimiter(sample: str) -> tuple[str, list[list[str]]]:
     best: tuple[float, int, str, list[list[str]]] | None = None
+    unreadable: IngestError | None = None
     for delimiter in DELIMITERS:
         try:
-            rows = [row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row]
-        except csv.Error:
+            rows = _rows_of(sample, delimiter)
+        except IngestError as error:
+            unreadable = unreadable or error
             continue
         if not rows:
             continue
@@ -189,6 +191,8 @@ def _best_delimiter(sample: str) -> tuple[str, list[list[str]]]:
         score = (hits / len(rows), -DELIMITERS.index(delimiter))
         if best is None or score > (best[0], -DELIMITERS.index(best[2])):
             best = (score[0], width, delimiter, rows)
+    if best is None and unreadable is not None:
+        raise unreadable  # not one column: a row no delimiter could read
     if best is None:
         raise IngestError(
             "one_column",
@@ -280,14 +284,23 @@ def _text_sample(head: bytes, whole_file: bool) -> tuple[str, str]:
     return encoding, sample
 
 
+def _rows_of(sample: str, delimiter: str) -> list[list[str]]:
+    """The sample's non-empty rows; a row the ``csv`` module cannot read is an ``IngestError`` naming it."""
+    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    try:
+        return [r for r in reader if r]
+    except csv.Error as error:
+        raise unreadable_csv(str(error), reader.line_num, field_limit=csv.field_size_limit()) from None
+
+
 def _delimited_rows(sample: str, format_hint: Format | None) -> tuple[str, list[list[str]]]:
     """The delimiter the format names (without a hint, the one that fits best) and the sample's non-empty rows."""
     if format_hint == Format.COMPREHEND:
-        return ",", [r for r in csv.reader(io.StringIO(sample)) if r]
+        return ",", _rows_of(sample, ",")
     if format_hint == Format.TSV:
-        return "\t", [r for r in csv.reader(io.StringIO(sample), delimiter="\t") if r]
+        return "\t", _rows_of(sample, "\t")
     if format_hint == Format.CSV:
-        return ",", [r for r in csv.reader(io.StringIO(sample)) if r]
+        return ",", _rows_of(sample, ",")
     return _best_delimiter(sample)
 
 

@@ -85,6 +85,17 @@ def test_unterminated_quote_names_the_row_where_it_starts():
     assert (error.code, error.row) == ("unterminated_quote", 5)
 
 
+@pytest.mark.parametrize("hint", [None, Format.CSV], ids=["sniffed", "format-given"])
+def test_a_lone_carriage_return_in_an_unquoted_field_names_its_row(hint):
+    # Without a hint this read as "one column"; with format=csv the csv module's error escaped (a 500).
+    data = rows(*GOOD[:2], "a message split\rin two,card", *GOOD[2:6])
+
+    error = error_of(data, format_hint=hint)
+
+    assert (error.code, error.row) == ("line_break_in_field", 4)
+    assert "double quotes" in error.message
+
+
 @pytest.mark.parametrize(
     ("data", "what"),
     [
