@@ -40,6 +40,11 @@ dashboard: list[URLPattern | URLResolver] = [
     path("t/<slug:tenant_slug>/", include(organization_pages)),
 ]
 
+# The admin is the operators' console.
+admin.site.site_header = "Tunebase operators"
+admin.site.site_title = "Tunebase operators"
+admin.site.index_title = "Every tenant, plan, usage, queue and run"
+
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("healthz", health.healthz, name="healthz"),

@@ -215,3 +215,10 @@ def test_plans_cannot_be_deleted(admin_client, plans):
 
     assert admin_client.get(reverse("admin:billing_plan_delete", args=[free.pk])).status_code == 403
     assert 'value="delete_selected"' not in admin_client.get(reverse("admin:billing_plan_changelist")).content.decode()
+
+
+def test_the_admin_is_branded_for_operators_and_names_deliveries_properly(admin_client):
+    index = admin_client.get(reverse("admin:index")).content.decode()
+
+    assert "Tunebase operators" in index
+    assert "Webhook deliveries" in index and "deliverys" not in index
