@@ -35,6 +35,7 @@ from billing.models import (
     ThresholdNotice,
     UsageRecord,
 )
+from tenants.admin import ReadOnlyAdmin  # one read-only base for every ledger
 from tenants.errors import ServiceError
 from tenants.models import AuditAction
 from tenants.services.audit import audit_record
@@ -44,24 +45,6 @@ ACTION_TEMPLATE = "admin/billing/subscription_action.html"
 
 def dollars(cents: int | None) -> str:
     return "—" if cents is None else f"${cents / 100:,.2f}"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A ledger written by the billing services only: operators look, and act through audited actions
-    (``operate``: the model's change permission), never edit, add or delete rows."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_operate_permission(self, request: HttpRequest) -> bool:
-        opts = self.opts
-        return bool(request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}"))
 
 
 # --- plans and subscriptions ---------------------------------------------------------------------------
