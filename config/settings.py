@@ -245,7 +245,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "config.staticfiles.GzipManifestStaticFilesStorage"  # WhiteNoise's, without Brotli: see there
     },
 }
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from uuid import UUID
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 # Also read by the log filter, so that log lines carry the tenant they were written for.
 current_tenant_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_tenant_id", default=None)
@@ -59,7 +59,14 @@ def _database_context(tenant_id: str, user_id: str, bypass: str) -> Iterator[Non
         yield
     finally:
         if previous is not None and connection.connection is not None:
-            _write(*previous)
+            try:
+                _write(*previous)
+            except (OperationalError, InterfaceError):
+                # The connection died under the block (the database restarted, say): there is nothing to
+                # restore on it, and it must serve no one again with the context it held. Closed, the next
+                # query opens a new one, which starts with none. The block's own work stands: a request that
+                # committed (a prediction, billed) is not turned into an error on its way out.
+                connection.close()
         current_tenant_id.reset(token)
 
 

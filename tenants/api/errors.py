@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sys
 import uuid
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -82,11 +84,52 @@ def _request_limit_error(exc: Exception) -> ServiceError | None:
     return None
 
 
+class ServiceUnavailable(ServiceError):
+    """A service behind the API cannot answer for a moment: 503 with ``Retry-After``; nothing was done."""
+
+    status = 503
+    code = "unavailable"
+
+
+UNAVAILABLE_RETRY_AFTER_S = 5
+
+
+def _storage_unreachable(exc: Exception) -> bool:
+    try:
+        from botocore.exceptions import ConnectionError as StorageConnectionError
+        from botocore.exceptions import HTTPClientError
+    except ImportError:  # pragma: no cover - boto3 is a dependency (django-storages[s3])
+        return False
+    return isinstance(exc, StorageConnectionError | HTTPClientError)
+
+
+def unavailable_error(exc: BaseException | None) -> ServiceUnavailable | None:
+    """The database (down, restarting, its connection lost) or the S3 storage (unreachable) failing a request,
+    as a 503 the client may retry, instead of a 500."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return ServiceUnavailable(
+            "The database cannot be reached for a moment. Retry shortly.",
+            code="database_unavailable",
+        )
+    if isinstance(exc, Exception) and _storage_unreachable(exc):
+        return ServiceUnavailable(
+            "File storage cannot be reached for a moment. Retry shortly.",
+            code="storage_unavailable",
+        )
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    exc = _request_limit_error(exc) or exc
+    unavailable = unavailable_error(exc)
+    if unavailable is not None:
+        logger.warning("answered 503 %s: %s: %s", unavailable.code, type(exc).__name__, exc)
+    exc = _request_limit_error(exc) or unavailable or exc
     if isinstance(exc, ServiceError):
         details = exc.details or ([{"field": exc.field, "message": exc.message, "code": exc.code}] if exc.field else [])
-        return Response(error_body(exc.code, exc.message, details, **exc.extra), status=exc.status)
+        answer = Response(error_body(exc.code, exc.message, details, **exc.extra), status=exc.status)
+        if isinstance(exc, ServiceUnavailable):
+            answer["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
+        return answer
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
@@ -114,6 +157,13 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:
+    # Django calls this while handling the exception: one raised before the API's own handler (a middleware's
+    # first database query, say) that is an outage answers 503 like the API's.
+    unavailable = unavailable_error(sys.exception())
+    if unavailable is not None:
+        response = JsonResponse(error_body(unavailable.code, unavailable.message), status=unavailable.status)
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
+        return response
     error_id = uuid.uuid4().hex[:12]
     logger.error("unhandled API error id=%s path=%s", error_id, request.path)
     return JsonResponse(

@@ -66,11 +66,13 @@ ERROR_DESCRIPTIONS = {
     "413": "The body, a file or a text is larger than the API accepts.",
     "415": "The body's content type is not one this operation reads.",
     "429": "Too many requests for this key or organization; retry after the `Retry-After` header's seconds.",
-    "503": "Serving is overloaded for a moment; retry shortly.",
+    "503": (
+        "A service behind the API cannot be reached for a moment (`database_unavailable`, `storage_unavailable`; "
+        "predict and monitor events also `overloaded`); retry after the `Retry-After` header's seconds."
+    ),
 }
 
-# Operations that spend a metered quota or a plan's allowance (402), and those that may answer 503 while
-# serving is overloaded.
+# Operations that spend a metered quota or a plan's allowance (402).
 QUOTA_OPERATIONS = {
     ("post", "/api/v1/projects/"),  # the plan's number of projects
     ("post", "/api/v1/projects/{project_pk}/predict/"),
@@ -78,28 +80,24 @@ QUOTA_OPERATIONS = {
     ("post", "/api/v1/projects/{project_pk}/training-runs/"),
     ("post", "/api/v1/monitors/{id}/events/"),
 }
-OVERLOADABLE_OPERATIONS = {
-    ("post", "/api/v1/projects/{project_pk}/predict/"),
-    ("post", "/api/v1/monitors/{id}/events/"),
-}
-# Reads that answer 409 while their object is not ready (a batch's results before it has finished).
-CONFLICT_READS = {("get", "/api/v1/batch-predictions/{id}/results/")}
+# Reads that answer 409 while their object is not ready (a batch's results before it has finished; a model
+# version whose files or base model are gone).
+CONFLICT_READS = {("get", "/api/v1/batch-predictions/{id}/results/"), ("get", "/api/v1/models/{id}/download/")}
 _METHODS = {"get", "post", "put", "patch", "delete"}
 
 
 def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[str]:
     """The error statuses an operation may answer, from what every API view shares: key, scope, rate limit
-    and the error handler for all; not found for all (an object in the path or named in the body); body
-    limits where there is a body; conflicts on writes; quotas and overload where serving or training runs."""
-    statuses = ["400", "401", "403", "404", "429"]
+    and the error handler for all; not found for all (an object in the path or named in the body); a
+    database (every operation) or storage out of reach; body limits where there is a body; conflicts on
+    writes; quotas where serving or training runs."""
+    statuses = ["400", "401", "403", "404", "429", "503"]
     if "requestBody" in operation:
         statuses += ["413", "415"]
     if method != "get" or (method, path) in CONFLICT_READS:
         statuses.append("409")
     if (method, path) in QUOTA_OPERATIONS:
         statuses.append("402")
-    if (method, path) in OVERLOADABLE_OPERATIONS:
-        statuses.append("503")
     return sorted(statuses)
 
 

@@ -63,6 +63,13 @@ def test_collectstatic_succeeds_and_writes_the_manifest(collected):
     assert (collected / manifest["paths"]["vendor/chart.umd.min.js"]).is_file()
 
 
+def test_collected_files_are_gzipped_as_the_image_builds_them_without_brotli(collected):
+    """Brotli copies would take minutes to make wherever the brotli package is installed (the development
+    tools bring it), and the image has none: gzip only (config/staticfiles.py)."""
+    assert list(collected.rglob("*.css.gz"))
+    assert not list(collected.rglob("*.br"))
+
+
 def test_vendored_files_reference_no_missing_file():
     for path in (ROOT / "static" / "vendor").iterdir():
         text = path.read_text(encoding="utf-8")
