@@ -12,12 +12,32 @@ def projects_of(*, tenant: Tenant) -> QuerySet[Project]:
     return Project.objects.for_tenant(tenant).order_by("name")
 
 
+def projects_matching(*, tenant: Tenant, q: str = "", use_case: str = "") -> QuerySet[Project]:
+    """The projects list under its search (in the name) and use-case filter, by name."""
+    projects = projects_of(tenant=tenant)
+    if q:
+        projects = projects.filter(name__icontains=q)
+    if use_case:
+        projects = projects.filter(use_case=use_case)
+    return projects
+
+
 def project_of(*, tenant: Tenant, project_id: object) -> Project | None:
     return Project.objects.for_tenant(tenant).filter(pk=project_id).first()
 
 
 def datasets_of(*, tenant: Tenant, project: Project) -> QuerySet[Dataset]:
     return Dataset.objects.for_tenant(tenant).filter(project=project)
+
+
+def datasets_listed(*, tenant: Tenant, project: Project, search: str = "", status: str = "") -> QuerySet[Dataset]:
+    """The project's datasets for its list, newest first: names containing ``search``, of ``status`` if given."""
+    datasets = datasets_of(tenant=tenant, project=project).select_related("uploaded_by").order_by("-created_at", "-pk")
+    if search:
+        datasets = datasets.filter(name__icontains=search)
+    if status:
+        datasets = datasets.filter(status=status)
+    return datasets
 
 
 def ready_datasets_of(*, tenant: Tenant, project: Project) -> QuerySet[Dataset]:

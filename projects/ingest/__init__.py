@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import BinaryIO
 
-from projects.ingest.check import DEFAULT_LIMITS, CheckLimits, CheckResult, check_records
+from projects.ingest.check import DEFAULT_LIMITS, CheckLimits, CheckResult, SplitSizes, check_records
 from projects.ingest.errors import IngestError
 from projects.ingest.fixes import formula_safe, write_fixed
 from projects.ingest.records import (
@@ -21,7 +21,16 @@ from projects.ingest.records import (
     parse_labels,
     read_records,
 )
-from projects.ingest.sniff import SAMPLE_BYTES, Format, Layout, cell_text, sniff
+from projects.ingest.sniff import (
+    MAX_SAMPLE_BYTES,
+    SAMPLE_BYTES,
+    Format,
+    Layout,
+    SampleTooShort,
+    cell_text,
+    sniff,
+    whole_lines,
+)
 
 __all__ = [
     "BadRow",
@@ -31,6 +40,8 @@ __all__ = [
     "IngestError",
     "Layout",
     "Record",
+    "SampleTooShort",
+    "SplitSizes",
     "cell_text",
     "check_stream",
     "counting",
@@ -42,16 +53,30 @@ __all__ = [
     "resolve_columns",
     "sniff",
     "sniff_stream",
+    "whole_lines",
     "write_fixed",
 ]
 
 
-def sniff_stream(stream: BinaryIO, *, format_hint: Format | None = None) -> Layout:
-    """The layout of a seekable binary stream, from its first bytes; the stream is rewound."""
-    stream.seek(0)
-    head = stream.read(SAMPLE_BYTES + 1)
-    stream.seek(0)
-    return sniff(head[:SAMPLE_BYTES], whole_file=len(head) <= SAMPLE_BYTES, format_hint=format_hint)
+def sniff_stream(stream: BinaryIO, *, format_hint: Format | None = None, partial: bool = False) -> Layout:
+    """The layout of a seekable binary stream, from its first bytes; the stream is rewound.
+
+    A first data row longer than the sample (one long text) is read whole by sniffing a longer sample,
+    up to ``MAX_SAMPLE_BYTES``. ``partial``: the stream is only the beginning of a file (a preview), so
+    its end is never the file's end.
+    """
+    size = SAMPLE_BYTES
+    while True:
+        stream.seek(0)
+        head = stream.read(size + 1)
+        stream.seek(0)
+        more = len(head) > size
+        try:
+            return sniff(head[:size], whole_file=not more and not partial, format_hint=format_hint)
+        except SampleTooShort:
+            if not more or size >= MAX_SAMPLE_BYTES:
+                raise
+            size = min(4 * size, MAX_SAMPLE_BYTES)
 
 
 def resolve_columns(layout: Layout, text_column: str | None, label_column: str | None) -> tuple[str, str]:
@@ -81,6 +106,7 @@ def check_stream(
     format_hint: Format | None = None,
     limits: CheckLimits = DEFAULT_LIMITS,
     count_tokens: Callable[[list[str]], list[int]] | None = None,
+    split_sizes: SplitSizes | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Layout, CheckResult]:
     """Sniff, map the columns and check a whole file in one streaming pass."""
@@ -98,6 +124,7 @@ def check_stream(
         multi_label=multi,
         limits=limits,
         count_tokens=count_tokens,
+        split_sizes=split_sizes,
         progress=on_rows,
     )
     return layout, result

@@ -41,6 +41,7 @@ __all__ = [
     "CheckResult",
     "Duplicates",
     "Finding",
+    "SplitSizes",
     "check_records",
     "find_duplicates",
     "suggested_split",
@@ -78,13 +79,19 @@ class _Reservoir:
         self._skip()
 
 
-def suggested_split(usable: int, label_count: int) -> dict[str, Any]:
-    fraction = 0.2 if usable < 1_000 else 0.15 if usable < 10_000 else 0.1
-    validation = min(round(usable * fraction), 20_000)
-    validation = max(validation, min(label_count, usable // 2))
+SplitSizes = Callable[[list[int]], tuple[int, int]]
+"""Training's rule for the size of its split: the rows per first label -> (train rows, validation rows)."""
+
+
+def suggested_split(first_label_counts: list[int], split_sizes: SplitSizes | None) -> dict[str, Any] | None:
+    """The split training will make of these rows, by training's own rule (None when none was given)."""
+    if split_sizes is None:
+        return None
+    train, validation = split_sizes(first_label_counts)
+    usable = train + validation
     return {
         "validation_fraction": round(validation / usable, 4) if usable else 0.0,
-        "train_rows": usable - validation,
+        "train_rows": train,
         "validation_rows": validation,
         "stratified": True,
     }
@@ -108,6 +115,7 @@ class _Tally:
     bad: dict[str, tuple[BadRow, RowList]] = field(default_factory=dict)
     too_long: RowList = field(default_factory=RowList)
     label_sets: dict[tuple[str, ...], int] = field(default_factory=dict)  # sorted label set -> its id
+    firsts: Counter[str] = field(default_factory=Counter)  # the first label of rows with several, as written
     hashes: array[int] = field(default_factory=lambda: array("q"))
     label_ids: array[int] = field(default_factory=lambda: array("q"))
     rows: array[int] = field(default_factory=lambda: array("q"))
@@ -122,21 +130,34 @@ class _Tally:
             entry = self.bad[item.code] = (item, RowList())
         entry[1].add(item.row)
 
+    def _per_set(self) -> np.ndarray:
+        return np.bincount(np.frombuffer(self.label_ids, dtype=np.int64), minlength=len(self.label_sets))
+
     def label_counts(self) -> Counter[str]:
         """Rows per label, through the label-set ids (one numpy pass instead of a Counter per row)."""
         labels: Counter[str] = Counter()
         if self.usable:
-            per_set = np.bincount(np.frombuffer(self.label_ids, dtype=np.int64), minlength=len(self.label_sets))
+            per_set = self._per_set()
             for key, set_id in self.label_sets.items():
                 for label in key:
                     labels[label] += int(per_set[set_id])
         return labels
 
+    def first_label_counts(self) -> list[int]:
+        """Rows per first label (as written), the label training's split stratifies on."""
+        firsts = Counter(self.firsts)
+        if self.usable:
+            per_set = self._per_set()
+            for key, set_id in self.label_sets.items():
+                if len(key) == 1:
+                    firsts[key[0]] += int(per_set[set_id])
+        return [n for _, n in sorted(firsts.items())]
+
 
 def _read(records: Iterable[Record | BadRow], limits: CheckLimits, progress: Callable[[int], None] | None) -> _Tally:
     """The pass itself: per row a few counts and three appends, with the tally's parts in locals."""
     tally = _Tally()
-    label_sets, sample = tally.label_sets, tally.sample
+    label_sets, sample, firsts = tally.label_sets, tally.sample, tally.firsts
     hashes, label_ids, rows = tally.hashes, tally.label_ids, tally.rows
     rows_read = usable = chars = 0
     for item in records:
@@ -157,7 +178,10 @@ def _read(records: Iterable[Record | BadRow], limits: CheckLimits, progress: Cal
         chars += length
         if length > limits.max_text_chars:
             tally.too_long.add(item.row)
-        key = item.labels if len(item.labels) == 1 else tuple(sorted(item.labels))
+        key = item.labels
+        if len(key) > 1:
+            firsts[key[0]] += 1
+            key = tuple(sorted(key))
         label_id = label_sets.get(key)
         if label_id is None:
             label_id = label_sets[key] = len(label_sets)
@@ -181,6 +205,7 @@ def check_records(
     multi_label: bool,
     limits: CheckLimits = DEFAULT_LIMITS,
     count_tokens: Callable[[list[str]], list[int]] | None = None,
+    split_sizes: SplitSizes | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> CheckResult:
     tally = _read(records, limits, progress)
@@ -202,6 +227,7 @@ def check_records(
     for rule in RULES:
         rule(context)
     report = _report(context, tally, layout=layout, multi_label=multi_label)
+    report["suggested_split"] = suggested_split(tally.first_label_counts(), split_sizes)
     return CheckResult(report, context.duplicates, context.merges)
 
 
@@ -236,7 +262,6 @@ def _report(context: Context, tally: _Tally, *, layout: Layout, multi_label: boo
         "mean_text_chars": round(tally.chars / usable, 1) if usable else 0,
         "token_limit": context.limits.token_limit,
         "truncated_share": context.truncated_share,
-        "suggested_split": suggested_split(usable, len(labels)),
         "findings": [f.as_dict() for f in findings + notes],
         "errors": sum(1 for f in findings if f.severity == ERROR),
         "warnings": sum(1 for f in findings if f.severity == WARNING),

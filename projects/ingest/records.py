@@ -117,6 +117,12 @@ class _Counting(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    @property
+    def closed(self) -> bool:
+        """Closed with the stream it counts: a reader dropped after its caller closed the stream must see
+        that, not try to flush into it."""
+        return super().closed or bool(getattr(self.stream, "closed", False))
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self.stream.read(len(buffer))
         n = len(data)
@@ -144,7 +150,7 @@ def _decoded(stream: BinaryIO, layout: Layout, lenient: bool, on_bytes: _Countin
     try:
         yield text_stream
     finally:
-        if not text_stream.closed:
+        if not text_stream.closed and not getattr(stream, "closed", False):
             text_stream.detach()
             buffered.detach()
 

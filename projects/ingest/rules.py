@@ -77,6 +77,16 @@ def where(rows: RowList) -> str:
     return f"row{'s' if rows.count > 1 else ''} {shown}{more}"
 
 
+LABEL_SHOWN = 60  # characters of a label quoted in a message: a "label" may be a whole text (wrong column)
+
+
+def quoted(label: str) -> str:
+    """A label for a message: quoted, and cut (its length noted) when it is long."""
+    if len(label) <= LABEL_SHOWN:
+        return repr(label)
+    return f"{label[: LABEL_SHOWN - 1] + '…'!r} ({len(label):,} characters)"
+
+
 def variant_key(label: str) -> str:
     return " ".join(label.split()).casefold()
 
@@ -141,7 +151,7 @@ def no_usable_rows(ctx: Context) -> None:
 def one_label(ctx: Context) -> None:
     if ctx.usable and len(ctx.labels) < 2:
         only = next(iter(ctx.labels), "")
-        message = f"Every row has the label {only!r}: a classifier needs at least two different labels."
+        message = f"Every row has the label {quoted(only)}: a classifier needs at least two different labels."
         ctx.add(ERROR, "one_label", message, column=ctx.label_column, count=ctx.usable)
 
 
@@ -168,7 +178,7 @@ def label_few_examples(ctx: Context) -> None:
 
 
 def _counted(labels: Sequence[tuple[int, str]]) -> str:
-    return ", ".join(f"{label!r} ({n})" for n, label in labels[:ROWS_SHOWN])
+    return ", ".join(f"{quoted(label)} ({n})" for n, label in labels[:ROWS_SHOWN])
 
 
 def imbalanced(ctx: Context) -> None:
@@ -182,7 +192,7 @@ def imbalanced(ctx: Context) -> None:
 
 def label_variants(ctx: Context) -> None:
     if ctx.merges:
-        listed = "; ".join(f"{v!r} → {c!r}" for v, c in sorted(ctx.merges.items())[:ROWS_SHOWN])
+        listed = "; ".join(f"{quoted(v)} → {quoted(c)}" for v, c in sorted(ctx.merges.items())[:ROWS_SHOWN])
         message = (
             f"{len(ctx.merges)} label(s) differ from another only in case or spaces "
             f"and look like the same label: {listed}."

@@ -16,6 +16,9 @@ from enum import StrEnum
 from projects.ingest.errors import IngestError, unreadable_csv
 
 SAMPLE_BYTES = 64 * 1024
+# A sample that holds no complete row after the header (one long first text) is read again, four times
+# as long each time, up to this: the most a row of ``records.MAX_FIELD_CHARS`` characters can take.
+MAX_SAMPLE_BYTES = 8 * 1024 * 1024
 PREVIEW_ROWS = 5
 # Common names, in order of preference, for guessing which column is which.
 TEXT_NAMES = (
@@ -64,6 +67,14 @@ _MAGIC = (
     (b"SQLite format 3", "an SQLite database"),
 )
 _SAVE_AS = "Save or export it as CSV (UTF-8), TSV or JSON Lines and upload that."
+
+
+class SampleTooShort(IngestError):
+    """The first part of a file ends before its first complete data row: read a longer part and sniff again.
+
+    Raised only for a sample that is not the whole file; once the sample is as long as it may be, it is
+    the error to show (an ``IngestError`` like any other).
+    """
 
 
 class Format(StrEnum):
@@ -136,6 +147,20 @@ def _utf8_or_legacy(head: bytes) -> str:
     return "utf-8"
 
 
+_NEWLINES = {"utf-16-le": b"\n\x00", "utf-16-be": b"\x00\n"}
+
+
+def whole_lines(head: bytes, encoding: str) -> bytes:
+    """The first bytes of a file up to its last line end, in that encoding (all of them when none)."""
+    if encoding == "utf-16":
+        encoding = "utf-16-le" if head.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
+    newline = _NEWLINES.get(encoding, b"\n")
+    cut = head.rfind(newline)
+    while cut > 0 and cut % len(newline):  # a UTF-16 line end starts at an even byte
+        cut = head.rfind(newline, 0, cut)
+    return head[: cut + len(newline)] if cut >= 0 else head
+
+
 def refuse_binary(head: bytes) -> None:
     for magic, what in _MAGIC:
         if head.startswith(magic):
@@ -153,7 +178,14 @@ def _decode_sample(head: bytes, encoding: str, whole_file: bool) -> str:
     if not whole_file:
         # The sample may end mid-row: keep whole lines only.
         cut = text.rfind("\n")
-        text = text[: cut + 1] if cut > 0 else text
+        if cut <= 0:
+            raise SampleTooShort(
+                "row_too_long",
+                f"The first {len(head):,} bytes of the file hold no line end: a row that long is not a text "
+                "anyone meant to classify. Check the file's line endings.",
+                row=1,
+            )
+        text = text[: cut + 1]
     return text
 
 
@@ -219,7 +251,7 @@ def _looks_comprehend(rows: list[list[str]]) -> bool:
     return label_like > 0.9 and sum(map(len, second)) > 2 * sum(map(len, first))
 
 
-def _sniff_jsonl(sample: str, encoding: str) -> Layout:
+def _sniff_jsonl(sample: str, encoding: str, whole_file: bool) -> Layout:
     keys: dict[str, None] = {}
     preview: list[dict[str, object]] = []
     for line in sample.splitlines():
@@ -233,7 +265,7 @@ def _sniff_jsonl(sample: str, encoding: str) -> Layout:
         if len(preview) < PREVIEW_ROWS:
             preview.append(obj)
     if not keys:
-        raise IngestError(
+        raise (IngestError if whole_file else SampleTooShort)(
             "invalid_json",
             "No line of the first part of the file is a JSON object: JSON Lines "
             'files have one object per line, e.g. {"text": "...", "label": "..."}.',
@@ -267,9 +299,9 @@ def sniff(head: bytes, *, whole_file: bool, format_hint: Format | None = None) -
             'This is a JSON array, not JSON Lines: write one object per line, e.g. {"text": "...", "label": "..."}.',
         )
     if format_hint == Format.JSONL or (format_hint is None and sample.lstrip().startswith("{")):
-        layout = _sniff_jsonl(sample, encoding)
+        layout = _sniff_jsonl(sample, encoding, whole_file)
         return Layout(**{**layout.__dict__, "notes": tuple(notes)})
-    return _sniff_delimited(sample, encoding, format_hint, tuple(notes))
+    return _sniff_delimited(sample, encoding, format_hint, tuple(notes), whole_file)
 
 
 def _text_sample(head: bytes, whole_file: bool) -> tuple[str, str]:
@@ -304,7 +336,9 @@ def _delimited_rows(sample: str, format_hint: Format | None) -> tuple[str, list[
     return _best_delimiter(sample)
 
 
-def _sniff_delimited(sample: str, encoding: str, format_hint: Format | None, notes: tuple[str, ...]) -> Layout:
+def _sniff_delimited(
+    sample: str, encoding: str, format_hint: Format | None, notes: tuple[str, ...], whole_file: bool
+) -> Layout:
     """CSV, TSV (a header row, columns guessed by name) or Comprehend (no header: label, then text)."""
     delimiter, rows = _delimited_rows(sample, format_hint)
     comprehend = format_hint == Format.COMPREHEND or (
@@ -324,7 +358,10 @@ def _sniff_delimited(sample: str, encoding: str, format_hint: Format | None, not
         text_column = _guess(TEXT_NAMES, columns)
         label_column = _guess(LABEL_NAMES, columns, taken=text_column)
         if not data:
-            raise IngestError("header_only", "The file has a header row but no data rows.", row=1)
+            # Of a sample, the first data row may only be longer than it: a longer sample will tell.
+            raise (IngestError if whole_file else SampleTooShort)(
+                "header_only", "The file has a header row but no data rows.", row=1
+            )
     preview = tuple(tuple(row) for row in data[:PREVIEW_ROWS])
     multi = False
     if label_column is not None and label_column in columns:

@@ -3,6 +3,7 @@
 from projects.services.dataset_checks import TooLarge
 from projects.services.datasets import (
     Mapping,
+    PreviewIncomplete,
     dataset_apply_fixes,
     dataset_check_stored,
     dataset_delete,
@@ -14,6 +15,7 @@ from projects.services.projects import EDITABLE_FIELDS, project_create, project_
 __all__ = [
     "EDITABLE_FIELDS",
     "Mapping",
+    "PreviewIncomplete",
     "TooLarge",
     "dataset_apply_fixes",
     "dataset_check_stored",

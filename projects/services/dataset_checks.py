@@ -1,6 +1,7 @@
-"""The data check's side of a dataset: what the check runs with (limits, the token counter training
-registers), its outcome as the dataset's fields or as a failed report, the ``dataset.checked`` event, and an
-unreadable file as a service error. ``datasets`` (upload, check of a stored file, fixes) uses them.
+"""The data check's side of a dataset: what the check runs with (limits, the token counter and the split
+rule training registers), its outcome as the dataset's fields or as a failed report, the
+``dataset.checked`` event, and an unreadable file as a service error. ``datasets`` (upload, check of a
+stored file, fixes) uses them.
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ def set_token_counter(factory: Callable[[], TokenCounter | None]) -> None:
 
 def count_tokens() -> TokenCounter | None:
     return _token_counter() if _token_counter is not None else None
+
+
+# How training splits a dataset (train and validation rows from the rows per first label), so that the
+# check states the split training will make: the rule is training's, registered from its AppConfig.ready().
+_split_rule: ingest.SplitSizes | None = None
+
+
+def set_split_rule(rule: ingest.SplitSizes) -> None:
+    global _split_rule
+    _split_rule = rule
+
+
+def split_rule() -> ingest.SplitSizes | None:
+    return _split_rule
 
 
 def apply_result(dataset: Dataset, layout: ingest.Layout, result: ingest.CheckResult) -> None:

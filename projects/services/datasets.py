@@ -35,8 +35,9 @@ from projects.services.dataset_checks import (
     failed_report,
     ingest_error,
     limits,
+    split_rule,
 )
-from tenants.errors import Conflict, NotFound
+from tenants.errors import Conflict, InvalidInput, NotFound, ServiceError
 from tenants.models import Tenant
 from tenants.storage import tenant_file_path
 
@@ -47,6 +48,18 @@ logger = logging.getLogger(__name__)
 # The stored file's extension per format (batch prediction inputs are stored alike).
 EXTENSIONS = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "comprehend": ".csv"}
 PROGRESS_EVERY_S = 2.0
+# How much of a file the upload page's preview reads (its script sends this much), and how much of a
+# cell it shows.
+PREVIEW_MAX_BYTES = 1024 * 1024
+PREVIEW_CELL_CHARS = 200
+# What the rows of a part of a file cannot tell: a quote still open at the part's end may close later.
+_UNKNOWN_OF_A_PART = frozenset({"unterminated_quote"})
+
+
+class PreviewIncomplete(InvalidInput):
+    """The part of a file the preview has holds no whole row to show (nothing the upload refuses)."""
+
+    code = "preview_incomplete"
 
 
 @dataclass(frozen=True)
@@ -66,25 +79,73 @@ def _sha256(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def dataset_preview(*, stream: BinaryIO, mapping: Mapping = Mapping()) -> dict[str, Any]:
-    """What the file looks like and which columns we would use: for the column-mapping step."""
+def dataset_preview(*, stream: BinaryIO, mapping: Mapping = Mapping(), size: int | None = None) -> dict[str, Any]:
+    """What the file looks like and which columns we would use, for the column-mapping step; and under
+    ``refused``, why uploading it with this mapping would be refused (None: it would not).
+
+    ``stream`` is the file, or its first bytes (the page's script sends ``PREVIEW_MAX_BYTES``) with
+    ``size`` the whole file's. The refusals are the upload's own checks (the size, the sniff, the columns,
+    the rows read strictly) run on what the preview has, so the preview refuses what the upload would;
+    of a part, only its whole rows are read, and a quote still open where the part ends is not judged
+    (it may close further on). Cells are cut to ``PREVIEW_CELL_CHARS``; ``preview_chars`` has their
+    lengths. Nothing is stored.
+    """
+    head = stream.read(PREVIEW_MAX_BYTES + 1)
+    partial = len(head) > PREVIEW_MAX_BYTES or (size is not None and size > len(head))
+    head = head[:PREVIEW_MAX_BYTES]
+    if size is not None:
+        _refuse_too_large(size)
     try:
-        layout = ingest.sniff_stream(stream, format_hint=mapping.format)
+        layout = ingest.sniff_stream(io.BytesIO(head), format_hint=mapping.format, partial=partial)
+    except ingest.SampleTooShort as error:
+        raise PreviewIncomplete(
+            f"The first row is longer than the {PREVIEW_MAX_BYTES // (1024 * 1024)} MB the preview reads, so "
+            "there is nothing to show; the upload reads the whole file and checks it.",
+            details=[{"field": "file", **error.as_dict()}],
+        ) from None
     except ingest.IngestError as error:
         raise ingest_error(error) from None
-    return {
+    multi_label = layout.multi_label if mapping.multi_label is None else mapping.multi_label
+    answer: dict[str, Any] = {
         "format": str(layout.format),
         "encoding": layout.encoding,
         "encoding_label": layout.encoding_label,
         "delimiter": layout.delimiter,
         "has_header": layout.has_header,
         "columns": list(layout.columns),
-        "text_column": layout.text_column,
-        "label_column": layout.label_column,
-        "multi_label": layout.multi_label,
-        "preview": [list(row) for row in layout.preview],
+        "text_column": mapping.text_column or layout.text_column,
+        "label_column": mapping.label_column or layout.label_column,
+        "multi_label": multi_label,
+        "preview": [[_cut(cell) for cell in row] for row in layout.preview],
+        "preview_chars": [[len(cell) for cell in row] for row in layout.preview],
         "notes": list(layout.notes),
+        "partial": partial,
+        "refused": None,
     }
+    try:
+        text_column, label_column = _columns(layout, mapping)
+        sample = ingest.whole_lines(head, layout.encoding) if partial else head
+        _check_inline(
+            io.BytesIO(sample),
+            text_column=text_column,
+            label_column=label_column,
+            multi_label=multi_label,
+            format_hint=mapping.format,
+            measure_tokens=False,
+        )
+    except ServiceError as error:
+        if not (partial and error.code in _UNKNOWN_OF_A_PART):
+            answer["refused"] = {"code": error.code, "message": error.message, **_where(error)}
+    return answer
+
+
+def _cut(cell: str) -> str:
+    return cell if len(cell) <= PREVIEW_CELL_CHARS else cell[: PREVIEW_CELL_CHARS - 1] + "…"
+
+
+def _where(error: ServiceError) -> dict[str, Any]:
+    detail = (error.details or [{}])[0]
+    return {"row": detail.get("row"), "column": detail.get("column")}
 
 
 @contextmanager
@@ -114,13 +175,16 @@ def dataset_upload(
     mapping: Mapping = Mapping(),
     uploaded_by: User | None = None,
     parent: Dataset | None = None,
+    provenance: str = "",
 ) -> tuple[Dataset, bool]:
     """Store and check an uploaded file. Returns the dataset and whether it is new (False: the same file
-    with the same mapping was uploaded to this project before, and that dataset is returned)."""
+    with the same mapping was uploaded to this project before, and that dataset is returned).
+    ``provenance`` says in words how a file not uploaded as it is was made (the page shows it)."""
     if project.tenant_id != tenant.pk:
         raise NotFound("No such project.")
     _refuse_too_large(size)
-    layout, text_column, label_column = _sniff_columns(stream, mapping)
+    layout = _sniff(stream, mapping)
+    text_column, label_column = _columns(layout, mapping)
     multi_label = layout.multi_label if mapping.multi_label is None else mapping.multi_label
     sha256 = _sha256(stream)
     same = (
@@ -147,6 +211,7 @@ def dataset_upload(
         project=project,
         name=name[:255],
         parent=parent,
+        provenance=provenance[:300],
         size_bytes=size,
         sha256=sha256,
         format=str(layout.format),
@@ -172,20 +237,32 @@ def _refuse_too_large(size: int) -> None:
         )
 
 
-def _sniff_columns(stream: IO[bytes], mapping: Mapping) -> tuple[ingest.Layout, str, str]:
-    """The file's layout and its text and label columns (those mapped, else those guessed)."""
+def _sniff(stream: IO[bytes], mapping: Mapping) -> ingest.Layout:
     try:
-        layout = ingest.sniff_stream(cast(BinaryIO, stream), format_hint=mapping.format)
-        text_column, label_column = ingest.resolve_columns(layout, mapping.text_column, mapping.label_column)
+        return ingest.sniff_stream(cast(BinaryIO, stream), format_hint=mapping.format)
     except ingest.IngestError as error:
         raise ingest_error(error) from None
-    return layout, text_column, label_column
+
+
+def _columns(layout: ingest.Layout, mapping: Mapping) -> tuple[str, str]:
+    """The text and label columns (those mapped, else those guessed); refused when neither says."""
+    try:
+        return ingest.resolve_columns(layout, mapping.text_column, mapping.label_column)
+    except ingest.IngestError as error:
+        raise ingest_error(error) from None
 
 
 def _check_inline(
-    stream: IO[bytes], *, text_column: str, label_column: str, multi_label: bool, format_hint: ingest.Format | None
+    stream: IO[bytes],
+    *,
+    text_column: str,
+    label_column: str,
+    multi_label: bool,
+    format_hint: ingest.Format | None,
+    measure_tokens: bool = True,
 ) -> tuple[ingest.Layout, ingest.CheckResult]:
-    """The data check of a small file, in the request (a large one is checked by a task after commit)."""
+    """The data check of a small file, in the request (a large one is checked by a task after commit);
+    a file it cannot read through is refused."""
     try:
         return ingest.check_stream(
             cast(BinaryIO, stream),
@@ -194,7 +271,8 @@ def _check_inline(
             multi_label=multi_label,
             format_hint=format_hint,
             limits=limits(),
-            count_tokens=count_tokens(),
+            count_tokens=count_tokens() if measure_tokens else None,
+            split_sizes=split_rule(),
         )
     except ingest.IngestError as error:
         raise ingest_error(error) from None
@@ -250,6 +328,7 @@ def dataset_check_stored(*, tenant_id: UUID | str, dataset_id: UUID | str) -> Da
                 format_hint=ingest.Format(dataset.format),
                 limits=limits(),
                 count_tokens=count_tokens(),
+                split_sizes=split_rule(),
                 progress=progress,
             )
         except ingest.IngestError as error:

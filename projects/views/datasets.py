@@ -17,6 +17,7 @@ from projects import ingest, selectors, services
 from projects.models import Dataset, DatasetStatus
 from projects.views.base import ProjectTenantView
 from tenants.errors import ServiceError
+from tenants.listing import page_of
 
 
 def _mapping(request: HttpRequest) -> services.Mapping:
@@ -31,6 +32,7 @@ def _mapping(request: HttpRequest) -> services.Mapping:
 
 
 def _error_json(error: ServiceError) -> JsonResponse:
+    """The error for the page's script; ``blocking``: the file cannot be uploaded as it is."""
     detail = (error.details or [{}])[0]
     return JsonResponse(
         {
@@ -39,21 +41,53 @@ def _error_json(error: ServiceError) -> JsonResponse:
                 "message": error.message,
                 "row": detail.get("row"),
                 "column": detail.get("column"),
+                "blocking": not isinstance(error, services.PreviewIncomplete),
             }
         },
         status=error.status,
     )
 
 
+def _declared_size(request: HttpRequest) -> int | None:
+    """The whole file's size, which the page's script sends with the part of the file it previews."""
+    value = request.POST.get("size", "")
+    return int(value) if value.isdigit() else None
+
+
+# Characters of a label shown in the report's table and chart: a "label" may be a whole text (a column
+# mapped wrongly), which shown whole makes the page thousands of pixels tall.
+LABEL_CHARS = 60
+
+
+def _shown(text: str, limit: int) -> dict[str, Any]:
+    """A cell cut to ``limit`` characters with an ellipsis; ``chars``: its full length when it was cut."""
+    if len(text) <= limit:
+        return {"text": text, "chars": None}
+    return {"text": text[: limit - 1] + "…", "chars": len(text)}
+
+
 class DatasetListView(ProjectTenantView, TemplateView):
+    """The project's datasets, newest first, a page at a time; ``?q=`` searches names, ``?status=`` filters."""
+
+    breadcrumb = "Datasets"
+
     template_name = "datasets/list.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         project = self.get_project()
+        query = self.request.GET.get("q", "").strip()[:200]
+        status = self.request.GET.get("status", "")
+        if status not in DatasetStatus.values:
+            status = ""
+        datasets = selectors.datasets_listed(tenant=self.tenant, project=project, search=query, status=status)
         context.update(
             project=project,
-            datasets=selectors.datasets_of(tenant=self.tenant, project=project).select_related("uploaded_by"),
+            listing=page_of(self.request, datasets),
+            search=query,
+            status=status,
+            statuses=DatasetStatus.choices,
+            any_datasets=bool(query or status) or datasets.exists(),
             can_write=self.membership.has_role(self.write_role),
             formats=["auto", *[str(f) for f in ingest.Format]],
         )
@@ -96,7 +130,8 @@ class DatasetListView(ProjectTenantView, TemplateView):
 
 
 class DatasetPreviewView(ProjectTenantView):
-    """The column-mapping step: the page's script posts the file's first bytes; nothing is stored."""
+    """The column-mapping step: the page's script posts the file's first bytes (and its size and the chosen
+    columns, again when they change); the answer says what the upload would refuse. Nothing is stored."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         self.get_project()
@@ -104,12 +139,17 @@ class DatasetPreviewView(ProjectTenantView):
         if upload is None:
             return _error_json(ServiceError("Choose a file to upload.", code="no_file", field="file"))
         try:
-            return JsonResponse(services.dataset_preview(stream=cast(BinaryIO, upload.file), mapping=_mapping(request)))
+            preview = services.dataset_preview(
+                stream=cast(BinaryIO, upload.file), mapping=_mapping(request), size=_declared_size(request)
+            )
+            return JsonResponse(preview)
         except ServiceError as error:
             return _error_json(error)
 
 
 class DatasetDetailView(ProjectTenantView, TemplateView):
+    breadcrumb_parents = (("Datasets", "dashboard:dataset-list"),)
+    breadcrumb = "Dataset"
     template_name = "datasets/detail.html"
 
     def get_dataset(self) -> Dataset:
@@ -134,6 +174,7 @@ class DatasetDetailView(ProjectTenantView, TemplateView):
             {**f, "more": f["count"] - len(f["rows"]) if f.get("rows") else 0} for f in report.get("findings", [])
         ]
         labels = report.get("labels", [])
+        label_rows = [{**_shown(label["name"], LABEL_CHARS), "count": label["count"]} for label in labels]
         context.update(
             project=dataset.project,
             dataset=dataset,
@@ -142,12 +183,14 @@ class DatasetDetailView(ProjectTenantView, TemplateView):
             warnings=[f for f in findings if f["severity"] == "warning"],
             notes=[f for f in findings if f["severity"] == "info"],
             chart={
-                "labels": [label["name"] for label in labels[:60]],
+                "labels": [row["text"] for row in label_rows[:60]],
                 "counts": [label["count"] for label in labels[:60]],
             },
             more_labels=max(0, len(labels) - 60),
+            label_rows=label_rows,
             checking=dataset.status == DatasetStatus.CHECKING,
             can_write=self.membership.has_role(self.write_role),
+            can_train=dataset.status == DatasetStatus.READY and self.membership.has_role(self.write_role),
             versions=selectors.dataset_versions(tenant=self.tenant, dataset=dataset),
         )
         return context

@@ -1,5 +1,7 @@
 // Dataset upload: read the file's first bytes for the column-mapping preview, then upload it whole with a
 // progress bar. Without JavaScript the form still posts normally (columns are then guessed).
+// The preview runs the checks that would refuse the upload (again whenever a column choice changes); while
+// one of them fails, the upload button stays disabled.
 (function () {
   "use strict";
   const root = document.getElementById("upload");
@@ -12,8 +14,13 @@
   const progress = document.getElementById("upload-progress");
   const statusLine = document.getElementById("upload-status");
   const button = document.getElementById("upload-button");
+  const textSelect = document.getElementById("text-column");
+  const labelSelect = document.getElementById("label-column");
+  const multiSelect = document.getElementById("multi-label");
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-  const PREVIEW_BYTES = 64 * 1024;
+  const PREVIEW_BYTES = 1024 * 1024; // as projects.services.datasets.PREVIEW_MAX_BYTES
+  let previewSeq = 0;
+  let blocked = false;
 
   function showError(error) {
     const where = [error.row ? "row " + error.row : "", error.column ? "column " + error.column : ""].filter(Boolean);
@@ -21,20 +28,35 @@
     errorBox.hidden = false;
   }
 
+  // A fatal preview error blocks the upload until the file or the columns change and the preview passes.
+  function setBlocked(value) {
+    blocked = value;
+    button.disabled = value;
+    button.title = value ? "Fix what the preview found first" : "";
+  }
+
   function fillSelect(select, columns, chosen) {
-    select.replaceChildren(...columns.map((name) => {
+    const options = columns.map((name) => {
       const option = document.createElement("option");
       option.value = name;
-      option.textContent = name;
+      option.textContent = name.length > 60 ? name.slice(0, 59) + "…" : name;
       option.selected = name === chosen;
       return option;
-    }));
+    });
+    if (!chosen || !columns.includes(chosen)) {
+      const none = document.createElement("option");
+      none.value = "";
+      none.textContent = "— choose a column —";
+      none.selected = true;
+      options.unshift(none);
+    }
+    select.replaceChildren(...options);
   }
 
   function showPreview(preview) {
-    fillSelect(document.getElementById("text-column"), preview.columns, preview.text_column);
-    fillSelect(document.getElementById("label-column"), preview.columns, preview.label_column);
-    document.getElementById("multi-label").value = preview.multi_label ? "true" : "false";
+    fillSelect(textSelect, preview.columns, preview.text_column);
+    fillSelect(labelSelect, preview.columns, preview.label_column);
+    multiSelect.value = preview.multi_label ? "true" : "false";
     document.getElementById("format").value = preview.format;
     const kind = { csv: "CSV", tsv: "TSV", jsonl: "JSON Lines", comprehend: "Comprehend CSV (no header, label first)" };
     document.getElementById("preview-summary").textContent =
@@ -42,29 +64,72 @@
       " Check the columns below, then upload.";
     const table = document.getElementById("preview-table");
     const head = document.createElement("tr");
-    preview.columns.forEach((name) => { const th = document.createElement("th"); th.textContent = name; head.append(th); });
+    preview.columns.forEach((name) => {
+      const th = document.createElement("th");
+      th.textContent = name.length > 60 ? name.slice(0, 59) + "…" : name;
+      head.append(th);
+    });
     table.tHead.replaceChildren(head);
-    table.tBodies[0].replaceChildren(...preview.preview.map((row) => {
+    // Cells arrive cut to a few hundred characters; a cut one says how long it is.
+    table.tBodies[0].replaceChildren(...preview.preview.map((row, r) => {
       const tr = document.createElement("tr");
-      row.forEach((cell) => { const td = document.createElement("td"); td.textContent = cell; tr.append(td); });
+      row.forEach((cell, c) => {
+        const td = document.createElement("td");
+        td.textContent = cell;
+        const chars = (preview.preview_chars && preview.preview_chars[r]) ? preview.preview_chars[r][c] : cell.length;
+        if (chars > cell.length) {
+          const note = document.createElement("small");
+          note.className = "cut";
+          note.textContent = " (" + chars.toLocaleString() + " characters)";
+          td.append(note);
+          td.title = chars.toLocaleString() + " characters; the preview shows the first " + (cell.length - 1);
+        }
+        tr.append(td);
+      });
       return tr;
     }));
     mapping.hidden = false;
   }
 
-  async function preview(file) {
+  // withColumns: send the chosen columns (after the person changed one), else let the server guess them.
+  async function preview(file, withColumns) {
+    const seq = ++previewSeq;
     errorBox.hidden = true;
-    mapping.hidden = true;
+    if (!withColumns) mapping.hidden = true;
     const body = new FormData();
     body.append("file", file.slice(0, PREVIEW_BYTES), file.name);
-    const response = await fetch(root.dataset.previewUrl, {
-      method: "POST", body, headers: { "X-CSRFToken": csrf, "Accept": "application/json" }, credentials: "same-origin",
-    });
-    const data = await response.json();
-    if (!response.ok) { showError(data.error); return; }
+    body.append("size", String(file.size));
+    if (withColumns) {
+      body.append("text_column", textSelect.value);
+      body.append("label_column", labelSelect.value);
+      body.append("multi_label", multiSelect.value);
+    }
+    let response, data;
+    try {
+      response = await fetch(root.dataset.previewUrl, {
+        method: "POST", body, headers: { "X-CSRFToken": csrf, "Accept": "application/json" }, credentials: "same-origin",
+      });
+      data = await response.json();
+    } catch (e) {
+      if (seq !== previewSeq) return;
+      setBlocked(false); // the preview could not run: the upload still checks the file
+      showError({ message: "The preview could not be made; the upload will still check the file." });
+      return;
+    }
+    if (seq !== previewSeq) return; // a newer preview is on its way
+    if (!response.ok) {
+      showError(data.error);
+      setBlocked(data.error.blocking !== false);
+      return;
+    }
     showPreview(data);
+    if (data.refused) showError(data.refused);
+    setBlocked(Boolean(data.refused));
   }
 
+  [textSelect, labelSelect, multiSelect].forEach((select) => select.addEventListener("change", () => {
+    if (input.files.length) preview(input.files[0], true);
+  }));
   input.addEventListener("change", () => { if (input.files.length) preview(input.files[0]); });
   ["dragenter", "dragover"].forEach((type) => dropzone.addEventListener(type, (event) => {
     event.preventDefault();
@@ -79,6 +144,7 @@
   });
 
   form.addEventListener("submit", (event) => {
+    if (blocked) { event.preventDefault(); return; }
     if (!input.files.length) return;
     event.preventDefault();
     const request = new XMLHttpRequest();

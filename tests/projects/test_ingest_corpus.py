@@ -295,10 +295,12 @@ def test_formula_payloads_are_kept_verbatim_and_escaped_on_export():
     assert formula_safe("plain") == "plain"
 
 
-def test_suggested_split_keeps_a_validation_share():
-    split = report(rows(*GOOD))["suggested_split"]
-    assert split["train_rows"] + split["validation_rows"] == 20
-    assert split["validation_rows"] >= 2
+def test_suggested_split_is_the_split_rule_it_is_given():
+    from training.engine.data import split_sizes
+
+    split = report(rows(*GOOD), split_sizes=split_sizes)["suggested_split"]
+    assert (split["train_rows"], split["validation_rows"]) == split_sizes([10, 10]) == (16, 4)
+    assert report(rows(*GOOD))["suggested_split"] is None  # no rule given: no split stated
 
 
 # --- the fix ------------------------------------------------------------------------------------------------

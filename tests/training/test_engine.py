@@ -199,6 +199,24 @@ def test_adalora_trains_and_saves_an_adapter(tiny: Path, tmp_path: Path) -> None
     assert result.epochs_run == 1
 
 
+def test_an_adalora_artifact_loads_with_its_kept_ranks_and_no_warning(tiny: Path, tmp_path: Path) -> None:
+    import warnings
+
+    texts, labels = separable(90)
+    result = engine.fine_tune(texts, labels, config(method="adalora", epochs=1, learning_rate=1e-2), tiny, tmp_path)
+    kept = json.loads((result.artifact_dir / "adapter_config.json").read_text())["rank_pattern"]
+    assert kept  # AdaLoRA saved the ranks it kept
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # peft said these rank_pattern keys were "ignored"
+        model = engine.load_artifact_model(result.artifact_dir)
+
+    parameters = dict(model.named_parameters())
+    for key, mask in kept.items():
+        loaded = next(p for name, p in parameters.items() if name.endswith(key.replace(".lora_E", ".lora_E.default")))
+        assert loaded.shape[0] == sum(mask)  # the pattern was applied, not ignored
+
+
 def test_given_validation_replaces_the_split(tiny: Path, tmp_path: Path) -> None:
     texts, labels = separable(90)
     val_texts, val_labels = separable(30, seed=1)

@@ -7,7 +7,7 @@ by length inside shuffled chunks, then shuffle the order of the batches so epoch
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,13 +47,30 @@ def auto_validation_fraction(n_examples: int) -> float:
     return max(0.05, min(0.1, 800 / n_examples))
 
 
+def held_out_of(count: int, fraction: float) -> int:
+    """How many of one label's ``count`` rows go to validation: ``round(fraction * count)``, but always at
+    least one stays in training (a label with a single example is trained on rather than only tested on)."""
+    return max(0, min(round(fraction * count), count - 1))
+
+
+def split_sizes(first_label_counts: Iterable[int], fraction: float | None = None) -> tuple[int, int]:
+    """The train and validation sizes :func:`stratified_split` gives rows whose first labels have these
+    counts; ``fraction`` None: :func:`auto_validation_fraction`'s. The one rule for the split's size: the
+    data check states it (training registers it with the check) and training uses it."""
+    counts = list(first_label_counts)
+    total = sum(counts)
+    if fraction is None:
+        fraction = auto_validation_fraction(total)
+    validation = sum(held_out_of(count, fraction) for count in counts)
+    return total - validation, validation
+
+
 def stratified_split(labels: Sequence[Sequence[str]], fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """Train and validation indices, stratified on each row's first label.
 
-    Per label, ``round(fraction * count)`` rows go to validation, but always at least one stays in
-    training: a label with a single example is trained on rather than only tested on. (sklearn's
-    ``train_test_split(stratify=...)`` refuses classes with one member, which customer data has.)
-    Multi-label rows are stratified on their first label, which keeps every label's primary rows spread.
+    Per label, :func:`held_out_of` its rows go to validation. (sklearn's ``train_test_split(stratify=...)``
+    refuses classes with one member, which customer data has.) Multi-label rows are stratified on their
+    first label, which keeps every label's primary rows spread.
     """
     rng = np.random.default_rng(seed)
     by_label: dict[str, list[int]] = {}
@@ -64,7 +81,7 @@ def stratified_split(labels: Sequence[Sequence[str]], fraction: float, seed: int
     for name in sorted(by_label):
         rows = np.asarray(by_label[name])
         rng.shuffle(rows)
-        take = min(round(fraction * len(rows)), len(rows) - 1)
+        take = held_out_of(len(rows), fraction)
         validation.extend(int(i) for i in rows[:take])
         train.extend(int(i) for i in rows[take:])
     return sorted(train), sorted(validation)

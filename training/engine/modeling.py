@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -217,6 +218,9 @@ def predict_logits(
     return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
+_ADALORA_RANK_PATTERN_WARNING = r"The following rank_pattern keys did not match any targeted module"
+
+
 def load_artifact_model(artifact_dir: Path | str, base_model_path: Path | str | None = None) -> torch.nn.Module:
     """The classifier an artifact holds, in eval mode (for tests, benchmarks and a reference loader).
 
@@ -239,6 +243,11 @@ def load_artifact_model(artifact_dir: Path | str, base_model_path: Path | str | 
             str(base_model_path or manifest["base_model_path"]),
             config=AutoConfig.from_pretrained(str(directory)),
         )
-        model = PeftModel.from_pretrained(base, str(directory))
+        with warnings.catch_warnings():
+            # AdaLoRA saves ``rank_pattern`` as the ranks it kept per ``lora_E`` parameter, and loading
+            # applies it (``resize_modules_by_rank_pattern``); peft's check for LoRA's rank patterns
+            # (module-name patterns) reads those keys too and warns, wrongly, that they were ignored.
+            warnings.filterwarnings("ignore", message=_ADALORA_RANK_PATTERN_WARNING, category=RuntimeWarning)
+            model = PeftModel.from_pretrained(base, str(directory))
     model.eval()
     return model
