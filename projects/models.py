@@ -64,7 +64,10 @@ class Dataset(TenantOwnedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="children",
-        help_text="The dataset this one was made from by applying the suggested fixes.",
+        help_text="The dataset this one was made from (its fixes applied, or reviewed texts added to it).",
+    )
+    provenance = models.CharField(
+        max_length=300, blank=True, help_text="How this dataset was made, when not uploaded or fixed as it is."
     )
     status = models.CharField(max_length=10, choices=DatasetStatus.choices, default=DatasetStatus.CHECKING)
     file = models.CharField(max_length=500, help_text="Path of the stored file in the default storage.")

@@ -8,6 +8,7 @@ number, or past the end, shows the last page instead of a 404 (a list that shran
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Page, Paginator
@@ -27,9 +28,9 @@ class Listing:
     query: str
     """The request's other query parameters, url-encoded, to carry into the page links ('' or 'a=b&')."""
 
-    @property
+    @cached_property
     def items(self) -> Sequence[Any]:
-        return self.page.object_list
+        return list(self.page.object_list)
 
     @property
     def total(self) -> int:

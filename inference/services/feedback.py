@@ -4,9 +4,11 @@ and added, in one action, to a new training dataset."""
 from __future__ import annotations
 
 import csv
+import io
 import tempfile
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 from uuid import UUID
 
 from django.conf import settings
@@ -18,6 +20,7 @@ from inference import selectors
 from inference.models import Feedback, FeedbackSource, FeedbackStatus
 from projects import ingest
 from projects.models import Dataset, DatasetStatus, Project
+from projects.services.dataset_checks import ingest_error, limits
 from projects.services.datasets import Mapping, dataset_upload
 from tenants.errors import Conflict, InvalidInput, NotFound
 from tenants.models import ApiKey, Tenant
@@ -104,6 +107,71 @@ def feedback_review(
     return feedback
 
 
+@dataclass(frozen=True)
+class Reviewed:
+    """What a bulk review did: how many texts it accepted or rejected, and how many it left as they were."""
+
+    done: int
+    skipped: int
+
+
+BULK_CHUNK = 500
+
+
+def feedback_review_many(
+    *,
+    tenant: Tenant,
+    project: Project,
+    accept: bool,
+    ids: Sequence[UUID] | None = None,
+    where: selectors.FeedbackFilter | None = None,
+    user: User | None = None,
+) -> Reviewed:
+    """Accept or reject many texts of the project at once: those of ``ids``, or every one matching ``where``.
+
+    As one review each: accepting keeps a text's labels (a correction's) or else the label the model gave;
+    a text with neither, or already in a training dataset, is left as it is and counted as skipped.
+    """
+    if (ids is None) == (where is None):
+        raise InvalidInput("Choose the texts: select some, or act on every one the filter shows.")
+    if ids is not None:
+        if not ids:
+            raise InvalidInput("Select the texts to review first.", field="selected")
+        chosen = selectors.feedback_of(tenant=tenant, project=project).filter(pk__in=list(ids))
+        if chosen.count() != len(set(ids)):
+            raise NotFound("No such feedback in this project.", field="selected")
+    else:
+        assert where is not None
+        chosen = selectors.feedback_filtered(tenant=tenant, project=project, where=where)
+    now = timezone.now()
+    status = FeedbackStatus.ACCEPTED if accept else FeedbackStatus.REJECTED
+    done = skipped = 0
+    with transaction.atomic():
+        in_dataset = chosen.filter(dataset__isnull=False).count()
+        open_ = chosen.filter(dataset__isnull=True).order_by("pk")
+        if not accept:
+            done = open_.update(status=status, reviewed_by=user, reviewed_at=now)
+            return Reviewed(done=done, skipped=in_dataset)
+        # Accepting sets each text's labels from its own fields: in chunks, so thousands stay flat in memory.
+        for pks in _chunks(list(open_.values_list("pk", flat=True)), BULK_CHUNK):
+            rows = list(Feedback.objects.for_tenant(tenant).filter(pk__in=pks))
+            ready = []
+            for row in rows:
+                labels = row.labels or ([row.predicted_label] if row.predicted_label else [])
+                if not labels:
+                    skipped += 1
+                    continue
+                row.labels, row.status, row.reviewed_by, row.reviewed_at = labels, status, user, now
+                ready.append(row)
+            Feedback.objects.for_tenant(tenant).bulk_update(ready, ["labels", "status", "reviewed_by", "reviewed_at"])
+            done += len(ready)
+    return Reviewed(done=done, skipped=skipped + in_dataset)
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def feedback_to_dataset(
     *, tenant: Tenant, project: Project, base_dataset_id: UUID | None = None, user: User | None = None
 ) -> Dataset:
@@ -119,8 +187,9 @@ def feedback_to_dataset(
         if base.status != DatasetStatus.READY:
             raise Conflict("The base dataset is not ready; choose a checked one.", field="dataset_id")
     with tempfile.TemporaryFile("w+b") as raw:
-        rows = _write_training_csv(raw, base, accepted)
+        base_rows = _write_training_csv(raw, base, accepted)
         size = raw.tell()
+        _refuse_if_check_fails(raw, project=project, base=base, reviewed=len(accepted))
         name = f"{base.name.rsplit('.', 1)[0]}+feedback.csv" if base else "feedback.csv"
         with transaction.atomic():
             dataset, _ = dataset_upload(
@@ -132,15 +201,51 @@ def feedback_to_dataset(
                 mapping=Mapping(text_column="text", label_column="label", multi_label=project.multi_label),
                 uploaded_by=user,
                 parent=base,
+                provenance=_provenance(len(accepted), base, base_rows),
             )
             Feedback.objects.for_tenant(tenant).filter(pk__in=[f.pk for f in accepted]).update(dataset=dataset)
-    assert rows > 0
     return dataset
 
 
-def _write_training_csv(raw: Any, base: Dataset | None, accepted: list[Feedback]) -> int:
-    import io
+def _provenance(reviewed: int, base: Dataset | None, base_rows: int) -> str:
+    """What the new dataset is, in words, for its page."""
+    texts = f"{reviewed:,} reviewed text{'s' if reviewed != 1 else ''} from the review list"
+    if base is None:
+        return f"Made from {texts} alone."
+    return f"Made from {texts} added to the {base_rows:,} usable rows of {base.name} v{base.version}."
 
+
+def _refuse_if_check_fails(raw: IO[bytes], *, project: Project, base: Dataset | None, reviewed: int) -> None:
+    """Run the data check on the file about to become a dataset: one it would reject is not made (the
+    reviewed texts stay ready), and the refusal says why in the check's own words."""
+    try:
+        _, result = ingest.check_stream(
+            cast(BinaryIO, raw),
+            text_column="text",
+            label_column="label",
+            multi_label=project.multi_label,
+            format_hint=ingest.Format.CSV,
+            limits=limits(),
+        )
+    except ingest.IngestError as error:
+        raise ingest_error(error) from None
+    if result.ok:
+        return
+    problems = " ".join(f["message"] for f in result.report["findings"] if f["severity"] == "error")
+    what = f"the {reviewed:,} reviewed text{'s' if reviewed != 1 else ''}" + (
+        f" with {base.name} v{base.version}" if base else " alone"
+    )
+    raise Conflict(
+        f"No dataset made: {what} would not pass the data check. {problems} "
+        "Accept more texts with those labels (or choose a base dataset that has them), "
+        "or reject the texts whose label is too rare to train.",
+        code="dataset_would_be_invalid",
+        field="dataset_id",
+    )
+
+
+def _write_training_csv(raw: Any, base: Dataset | None, accepted: list[Feedback]) -> int:
+    """Write the base dataset's usable rows and the reviewed texts as a CSV; returns the base's rows."""
     text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
     writer = csv.writer(text)
     writer.writerow(["text", "label"])
@@ -160,7 +265,6 @@ def _write_training_csv(raw: Any, base: Dataset | None, accepted: list[Feedback]
                     rows += 1
     for feedback in accepted:
         writer.writerow([feedback.text, "|".join(feedback.labels)])
-        rows += 1
     text.flush()
     text.detach()
     return rows

@@ -10,14 +10,20 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
 from inference import selectors
+from inference.models import BatchStatus
 from inference.services import batches
 from projects.views.base import ProjectTenantView
-from tenants.errors import ServiceError
+from tenants.errors import InvalidInput, ServiceError
+from tenants.listing import page_of
 from tenants.models import Role
+
+PER_PAGE = 25
 
 
 class BatchListView(ProjectTenantView, TemplateView):
     """Batch predictions of a project: upload a file, watch the jobs, download results."""
+
+    breadcrumb = "Batch predictions"
 
     template_name = "inference/batches.html"
     write_role = Role.MEMBER
@@ -27,15 +33,30 @@ class BatchListView(ProjectTenantView, TemplateView):
             return ["inference/_batch_rows.html"]
         return [self.template_name]
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        context = self.get_context_data(**kwargs)
+        return self.render_to_response(context, status=400 if "bad_filter" in context else 200)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         project = self.get_project()
-        jobs = list(selectors.batches_of(tenant=self.tenant, project=project)[:50])
+        status = self.request.GET.get("status", "").strip()
+        try:
+            jobs = selectors.batches_filtered(tenant=self.tenant, project=project, status=status)
+        except InvalidInput as error:
+            context["bad_filter"] = error.message
+            status = ""
+            jobs = selectors.batches_filtered(tenant=self.tenant, project=project)
+        listing = page_of(self.request, jobs, per_page=PER_PAGE)
         context.update(
             project=project,
             can_write=self.can_write,
-            jobs=jobs,
-            running=any(not job.is_finished for job in jobs),
+            listing=listing,
+            jobs=listing.items,
+            status=status,
+            statuses=BatchStatus.choices,
+            # The rows poll themselves (htmx) while a job on this page is still at work.
+            running=any(not job.is_finished for job in listing.items),
             deployed=selectors.active_version(project=project),
         )
         return context

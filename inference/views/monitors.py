@@ -17,7 +17,10 @@ from inference.models import Monitor, RuleKind
 from inference.services import monitors
 from projects.views.base import ProjectTenantView
 from tenants.errors import NotFound, ServiceError
+from tenants.listing import page_of
 from tenants.models import Role
+
+EVENTS_PER_PAGE = 25
 
 
 class _MonitorView(ProjectTenantView):
@@ -61,6 +64,7 @@ class MonitorCreateView(_MonitorView):
 
 
 class MonitorDetailView(_MonitorView, TemplateView):
+    breadcrumb = "Monitor"
     template_name = "inference/monitor.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -69,17 +73,26 @@ class MonitorDetailView(_MonitorView, TemplateView):
         since = timezone.now() - timedelta(hours=24)
         series = selectors.label_series(tenant=self.tenant, monitor=monitor, since=since, bucket="hour")
         version = selectors.active_version(project=monitor.project)
+        event_label = self.request.GET.get("label", "").strip()
+        chart = _chart(series)
         context.update(
             project=monitor.project,
             monitor=monitor,
             can_write=self.can_write,
-            chart=_chart(series),
+            chart=chart,
             events_last_24h=sum(bucket["total"] for bucket in series),
             rules=selectors.rules_of(tenant=self.tenant, monitor=monitor),
             alerts=selectors.alerts_of(tenant=self.tenant, monitor=monitor)[:50],
             label_names=version.label_names if version else [],
             rule_kinds=RuleKind.choices,
             events_url=self.request.build_absolute_uri(f"/api/v1/monitors/{monitor.pk}/events/"),
+            event_label=event_label,
+            event_labels=sorted({*chart["labels"], *(version.label_names if version else [])}),
+            listing=page_of(
+                self.request,
+                selectors.events_of(tenant=self.tenant, monitor=monitor, label=event_label),
+                per_page=EVENTS_PER_PAGE,
+            ),
         )
         return context
 

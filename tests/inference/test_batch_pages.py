@@ -57,3 +57,48 @@ def test_another_tenants_member_gets_404(client, other_tenant, project, member_o
     client.force_login(member_of(other_tenant, Role.OWNER).user)
 
     assert client.get(page(project)).status_code == 404
+
+
+# --- the list at scale: pages, a status filter, polling that keeps both ------------------------------------
+
+
+def _jobs(project, n: int, status: str, prefix: str) -> None:
+    BatchPrediction.objects.for_tenant(project.tenant).bulk_create(
+        BatchPrediction(
+            tenant=project.tenant,
+            project=project,
+            status=status,
+            name=f"{prefix}-{i:03d}.csv",
+            input_file="x",
+            size_bytes=1,
+            format="csv",
+            text_column="text",
+        )
+        for i in range(n)
+    )
+
+
+def _files(page: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"(?:done|live)-\d{3}\.csv", page))
+
+
+def test_the_jobs_page_through_and_filter_by_status(client, tenant, member_of):
+    plain = ProjectFactory(tenant=tenant, name="Plain")
+    _jobs(plain, 60, "succeeded", "done")
+    _jobs(plain, 2, "running", "live")
+    client.force_login(member_of(tenant, Role.VIEWER).user)
+
+    first = client.get(page(plain)).content.decode()
+    second = client.get(page(plain) + "?page=2").content.decode()
+    running = client.get(page(plain) + "?status=running").content.decode()
+    polled = client.get(page(plain) + "?status=running", HTTP_HX_REQUEST="true").content.decode()
+    bad = client.get(page(plain) + "?status=sleeping")
+
+    assert _files(first) and _files(second) and not _files(first) & _files(second)
+    assert "62 in all" in first
+    assert _files(running) == {"live-000.csv", "live-001.csv"}
+    # The running rows poll the list as it is filtered, not the whole list.
+    assert 'hx-get="' + page(plain) + '?status=running"' in polled and _files(polled) == _files(running)
+    assert bad.status_code == 400 and "Status must be one of" in bad.content.decode()

@@ -129,7 +129,7 @@ def test_a_viewer_reads_the_review_list_but_cannot_review(client, tenant, projec
     page = client.get(review).content.decode()
     response = client.post(review, {"feedback_id": item.pk, "action": "accept"})
 
-    assert FOOD in page and "Accept" not in page
+    assert FOOD in page and 'name="action"' not in page
     assert response.status_code == 403
     assert Feedback.objects.for_tenant(tenant).get().status == "pending"
 

@@ -104,3 +104,62 @@ def test_another_tenants_member_gets_404_and_anonymous_is_sent_to_log_in(client,
 
     assert client.get(page_url(monitor)).status_code == 404
     assert client.post(rule_url(monitor), {"label": "food", "threshold_percent": "40"}).status_code == 404
+
+
+# --- recent events: listed, paged, filtered by label, this tenant's only -----------------------------------
+
+
+def _events(monitor, n: int, label: str, word: str) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inference.models import MonitorEvent
+
+    now = timezone.now()
+    MonitorEvent.objects.for_tenant(monitor.tenant_id).bulk_create(
+        MonitorEvent(
+            tenant_id=monitor.tenant_id,
+            monitor=monitor,
+            occurred_at=now - timedelta(minutes=i),
+            text=f"{word} {i:03d} " + "x" * 300,
+            label=label,
+            score=0.875,
+            labels_text=f"|{label}|",
+        )
+        for i in range(n)
+    )
+
+
+def _texts(page: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"(?:pizza|guitar) \d{3}", page))
+
+
+def test_the_monitor_lists_its_recent_events_page_by_page(client, tenant, member_of):
+    plain = ProjectFactory(tenant=tenant, name="Plain", use_case="monitoring")
+    monitor = monitors.monitor_create(tenant=tenant, project_id=plain.pk, name="Mentions")
+    _events(monitor, 30, "food", "pizza")
+    _events(monitor, 3, "music", "guitar")
+    client.force_login(member_of(tenant, Role.VIEWER).user)
+
+    first = client.get(page_url(monitor)).content.decode()
+    second = client.get(page_url(monitor) + "?page=2").content.decode()
+    music = client.get(page_url(monitor) + "?label=music").content.decode()
+
+    assert "pizza 000" in first and "0.88" in first and "x" * 300 not in first  # latest first, text cut short
+    assert _texts(first) and _texts(second) and not _texts(first) & _texts(second)
+    assert len(_texts(first) | _texts(second)) == 33
+    assert _texts(music) == {"guitar 000", "guitar 001", "guitar 002"}
+
+
+def test_another_tenants_member_cannot_read_the_events(client, tenant, other_tenant, member_of):
+    plain = ProjectFactory(tenant=tenant, name="Plain", use_case="monitoring")
+    monitor = monitors.monitor_create(tenant=tenant, project_id=plain.pk, name="Mentions")
+    _events(monitor, 2, "food", "pizza")
+    client.force_login(member_of(other_tenant, Role.OWNER).user)
+
+    response = client.get(page_url(monitor))
+
+    assert response.status_code == 404 and "pizza" not in response.content.decode()
