@@ -8,6 +8,7 @@ engine's callbacks never touch the database themselves.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import threading
 import time
@@ -36,9 +37,13 @@ logger = logging.getLogger(__name__)
 class _Heartbeat(threading.Thread):
     """Every ``interval`` seconds: save the latest progress, beat, and learn whether to stop."""
 
-    def __init__(self, tenant_id: str, run_id: str, interval: float) -> None:
+    def __init__(
+        self, tenant_id: str, run_id: str, interval: float, earlier_curve: list[list[float]] | None = None
+    ) -> None:
         super().__init__(name=f"heartbeat-{run_id}", daemon=True)
         self.tenant_id, self.run_id, self.interval = tenant_id, run_id, interval
+        # The loss curve of an earlier attempt: a resumed run's chart keeps the steps before where it resumed.
+        self.earlier_curve = earlier_curve or []
         self.latest: dict[str, Any] | None = None
         self.history: list[dict[str, Any]] | None = None
         self.cancel = threading.Event()
@@ -47,10 +52,20 @@ class _Heartbeat(threading.Thread):
 
     def report(self, event: Any) -> None:
         progress = asdict(event) if is_dataclass(event) and not isinstance(event, type) else dict(event)
+        curve = progress.get("loss_curve")
+        if curve is not None and self.earlier_curve:
+            first = curve[0][0] if curve else math.inf
+            progress["loss_curve"] = [point for point in self.earlier_curve if point[0] < first] + curve
         with self.lock:
             self.latest = {k: v for k, v in progress.items() if k != "history"}
             if "history" in progress:
                 self.history = progress["history"]
+
+    def update(self, **fields: Any) -> dict[str, Any]:
+        """Change some fields of the latest progress, keeping the others (the curve, the step counts)."""
+        with self.lock:
+            self.latest = {**(self.latest or {}), **fields}
+            return dict(self.latest)
 
     def beat(self) -> None:
         with self.lock:
@@ -140,7 +155,9 @@ def execute(run: TrainingRun) -> ModelVersion | None:
     """Train a claimed run to the end (or its cancel), recording the outcome. Raises nothing."""
     tenant_id, run_id = str(run.tenant_id), str(run.pk)
     work_dir = Path(settings.TRAINING_WORK_DIR) / run_id
-    heartbeat = _Heartbeat(tenant_id, run_id, settings.TRAINING_PROGRESS_INTERVAL_S)
+    heartbeat = _Heartbeat(
+        tenant_id, run_id, settings.TRAINING_PROGRESS_INTERVAL_S, earlier_curve=(run.progress or {}).get("loss_curve")
+    )
     heartbeat.report({"phase": "preparing", "attempt": run.attempts})
     heartbeat.start()
     started = time.monotonic()  # the compute this attempt bills (an attempt lost with its worker bills none)
@@ -163,9 +180,18 @@ def execute(run: TrainingRun) -> ModelVersion | None:
             should_stop=heartbeat.cancel.is_set,
             resume=True,
         )
-        heartbeat.report({"phase": "saving", "epoch": result.epochs_run, "epochs": result.epochs_run})
+        # The run's page tells from these (and the engine's metrics) which epoch was kept, and whether and
+        # why the run stopped before its last epoch.
+        final = heartbeat.update(
+            phase="saving",
+            epoch=result.epochs_run,
+            epochs=config.epochs,
+            best_epoch=result.best_epoch,
+            early_stopping_patience=config.early_stopping_patience,
+        )
         serving = signals.serving_choice(artifact_dir=str(result.artifact_dir), base_model_path=str(base.path))
         artifact_path, size = _store_artifacts(run, Path(result.artifact_dir))
+        run.progress = final  # what ``run_succeed`` keeps, with the status added (not the claim's old progress)
         version = run_succeed(
             run=run,
             artifact_path=artifact_path,

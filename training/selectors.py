@@ -67,3 +67,11 @@ def versions_of(*, tenant: Tenant, project: Project) -> QuerySet[ModelVersion]:
 
 def version_of_run(*, tenant: Tenant, run: TrainingRun) -> ModelVersion | None:
     return ModelVersion.objects.for_tenant(tenant).filter(training_run=run).first()
+
+
+def has_succeeded_run(*, tenant: Tenant, project: Project) -> bool:
+    return TrainingRun.objects.for_tenant(tenant).filter(project=project, status=RunStatus.SUCCEEDED).exists()
+
+
+def has_deployed_version(*, tenant: Tenant, project: Project) -> bool:
+    return ModelVersion.objects.for_tenant(tenant).filter(project=project, is_active=True).exists()

@@ -11,12 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
-from projects import selectors, services
+from projects import onboarding, selectors, services
 from projects.forms import ProjectForm
-from projects.models import Project
+from projects.models import Project, UseCase
 from projects.views.base import ProjectTenantView
 from tenants.errors import NotFound, ServiceError
 from tenants.forms import add_service_error
+from tenants.listing import page_of
 from tenants.models import Role, Tenant
 from tenants.reauthentication import sudo_post
 
@@ -38,8 +39,26 @@ class ProjectListView(ProjectTenantView, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.setdefault("form", ProjectForm())
-        context.update(projects=selectors.projects_of(tenant=self.tenant), can_write=self.can_write)
+        q = self.request.GET.get("q", "").strip()
+        use_case = self.request.GET.get("use_case", "")
+        if use_case and use_case not in UseCase.values:
+            context["bad_filter"] = f"Use case must be one of {', '.join(UseCase.values)}."
+            use_case = ""
+        listing = page_of(self.request, selectors.projects_matching(tenant=self.tenant, q=q, use_case=use_case))
+        context.update(
+            listing=listing,
+            projects=listing.items,
+            q=q,
+            use_case=use_case,
+            use_cases=UseCase.choices,
+            filtered=bool(q or use_case),
+            can_write=self.can_write,
+        )
         return context
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        context = self.get_context_data(**kwargs)
+        return self.render_to_response(context, status=400 if "bad_filter" in context else 200)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = ProjectForm(request.POST)
@@ -67,10 +86,12 @@ class ProjectDetailView(ProjectTenantView, TemplateView):
         )
         for section in _page_sections:
             context.update(section(self.tenant, project))
+        context["onboarding"] = onboarding.checklist(tenant=self.tenant, project=project, facts=context)
         return context
 
 
 class ProjectEditView(ProjectTenantView, TemplateView):
+    breadcrumb = "Edit"
     read_role = Role.MEMBER
     template_name = "projects/edit.html"
 

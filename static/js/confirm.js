@@ -1,4 +1,6 @@
 // Forms and buttons with data-confirm="<question>" go ahead only once the user agrees to the question.
+// A form with data-confirm-field="<name>" also sends <name>=yes once agreed: its view refuses (or asks on a
+// page of its own) without it, so the action still needs a confirmation where this script does not run.
 // Listening on the document also covers content htmx swaps in later.
 (function () {
   "use strict";
@@ -8,6 +10,18 @@
   });
   document.addEventListener("submit", function (event) {
     const form = event.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+    if (!form) return;
+    if (!window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      return;
+    }
+    const name = form.dataset.confirmField;
+    if (name && !form.querySelector('input[type=hidden][name="' + name + '"]')) {
+      const agreed = document.createElement("input");
+      agreed.type = "hidden";
+      agreed.name = name;
+      agreed.value = "yes";
+      form.appendChild(agreed);
+    }
   });
 })();

@@ -121,3 +121,55 @@ def test_the_empty_list_invites_creating_the_first_project(client: Client, tenan
     page = client.get(dashboard_url("project-list", tenant)).content.decode()
 
     assert "No projects yet" in page and "create your first project" in page
+
+
+# --- the list at scale: pages, search by name, filter by use case ------------------------------------------
+
+
+def _names(page: str) -> set[str]:
+    import re
+
+    return set(re.findall(r">(Project \d{3}|Reco \d{3})</a>", page))
+
+
+def test_the_project_list_pages_and_keeps_its_search(client: Client, tenant: Tenant, owner: Membership) -> None:
+    for i in range(40):
+        ProjectFactory(tenant=tenant, name=f"Project {i:03d}")
+    client.force_login(owner.user)
+    url = dashboard_url("project-list", tenant)
+
+    first = client.get(url).content.decode()
+    second = client.get(url + "?page=2").content.decode()
+    searched = client.get(url + "?q=project+00").content.decode()
+
+    assert _names(first) and _names(second) and not _names(first) & _names(second)
+    assert _names(first) | _names(second) == {f"Project {i:03d}" for i in range(40)}
+    assert _names(searched) == {f"Project {i:03d}" for i in range(10)}
+
+
+def test_the_project_list_filters_by_use_case(client: Client, tenant: Tenant, owner: Membership) -> None:
+    for i in range(30):
+        ProjectFactory(tenant=tenant, name=f"Reco {i:03d}", use_case="recommendation")
+    ProjectFactory(tenant=tenant, name="Project 001", use_case="customer_service")
+    client.force_login(owner.user)
+    url = dashboard_url("project-list", tenant)
+
+    page = client.get(url + "?use_case=customer_service").content.decode()
+    recos = client.get(url + "?use_case=recommendation").content.decode()
+    bad = client.get(url + "?use_case=astrology")
+
+    assert _names(page) == {"Project 001"}
+    assert "use_case=recommendation&amp;page=2" in recos
+    assert bad.status_code == 400 and "Use case must be one of" in bad.content.decode()
+
+
+def test_the_project_list_shows_no_other_tenants_projects(
+    client: Client, tenant: Tenant, other_tenant: Tenant, owner: Membership
+) -> None:
+    ProjectFactory(tenant=other_tenant, name="Project 999")
+    ProjectFactory(tenant=tenant, name="Project 001")
+    client.force_login(owner.user)
+
+    page = client.get(dashboard_url("project-list", tenant) + "?q=Project").content.decode()
+
+    assert _names(page) == {"Project 001"}

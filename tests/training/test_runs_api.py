@@ -38,6 +38,42 @@ def test_a_bad_setting_answers_400_naming_it(tenant, project, dataset, key_clien
     assert response.json()["error"]["details"][0]["field"] == "learning_rate"
 
 
+def test_every_bad_setting_is_listed_in_one_400_and_nothing_is_queued(tenant, project, dataset, key_client):
+    import jsonschema
+    from django.test import Client
+
+    from training.models import TrainingRun
+
+    response = start(
+        key_client(tenant),
+        project,
+        dataset_id=str(dataset.pk),
+        epochs="abc",  # not a number at all, beside ones out of their range: all are reported at once
+        learning_rate=5,
+        batch_size=0,
+        max_length=256,
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert {(d["field"], d["message"]) for d in error["details"]} == {
+        ("epochs", "Epochs must be a whole number between 1 and 50 (not abc)."),
+        ("learning_rate", "Learning rate must be a number between 0.000001 and 0.01 (not 5)."),
+        ("batch_size", "Batch size must be a whole number between 1 and 512 (not 0)."),
+    }
+    assert error["code"] == "invalid" and "Learning rate must be" in error["message"]
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    jsonschema.validate(response.json(), schema["components"]["schemas"]["Error"])
+    assert not TrainingRun.objects.for_tenant(tenant).exists()
+
+
+def test_a_bad_setting_and_a_bad_field_are_reported_together(tenant, project, key_client):
+    response = start(key_client(tenant), project, dataset_id="not-a-uuid", method="qlora", seed=-1)
+
+    assert response.status_code == 400
+    assert {d["field"] for d in response.json()["error"]["details"]} == {"dataset_id", "method", "seed"}
+
+
 def test_a_dataset_still_being_checked_answers_409(tenant, project, key_client):
     checking = ready_dataset(project, status="checking")
 

@@ -25,6 +25,44 @@ class Progress:
     macro_f1: float | None = None
     accuracy: float | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    loss_curve: list[list[float]] = field(default_factory=list)  # [step, loss] points of this call, at most 300
+
+
+MAX_CURVE_POINTS = 300
+
+
+class LossCurve:
+    """The training loss along the steps, in at most ``limit`` points, for a chart from the first steps on.
+
+    Each point is ``[step, mean loss]`` of ``stride`` consecutive steps (``step`` the last of them). When the
+    points fill up, neighbours merge in pairs and the stride doubles: a run of any length keeps an evenly
+    spaced curve of between ``limit / 2`` and ``limit`` points, at a constant cost per step.
+    """
+
+    def __init__(self, limit: int = MAX_CURVE_POINTS) -> None:
+        if limit < 2 or limit % 2:
+            raise ValueError("limit must be an even number of at least 2")
+        self.limit, self.stride = limit, 1
+        self.points: list[list[float]] = []
+        self._sum, self._count, self._last = 0.0, 0, 0
+
+    def add(self, step: int, loss: float) -> None:
+        self._sum += loss
+        self._count += 1
+        self._last = step
+        if self._count < self.stride:
+            return
+        self.points.append([step, self._sum / self._count])
+        self._sum, self._count = 0.0, 0
+        if len(self.points) >= self.limit:
+            pairs = zip(self.points[::2], self.points[1::2], strict=True)
+            self.points = [[later[0], (earlier[1] + later[1]) / 2] for earlier, later in pairs]
+            self.stride *= 2
+
+    def snapshot(self) -> list[list[float]]:
+        """The points so far, with the steps since the last one as a final point."""
+        pending = [[self._last, self._sum / self._count]] if self._count else []
+        return [list(point) for point in self.points] + pending
 
 
 class Reporter:
@@ -36,6 +74,7 @@ class Reporter:
     def __init__(self, callback: Callable[[Progress], None] | None, interval: float, epochs: int) -> None:
         self.callback, self.interval, self.epochs = callback, interval, epochs
         self.last = -math.inf
+        self.curve = LossCurve()  # the loop adds each step's loss; every event carries the curve
 
     def due(self, *, force: bool = False) -> bool:
         """Whether an event goes out now (when it does, the interval starts again)."""
@@ -49,6 +88,7 @@ class Reporter:
 
     def send(self, event: Progress) -> None:
         if self.callback is not None:
+            event.loss_curve = self.curve.snapshot()
             self.callback(event)
 
     def phase(

@@ -12,42 +12,16 @@ from django.utils import timezone
 from billing.models import UsageKind
 from billing.selectors import quota_check
 from projects.models import Dataset, DatasetStatus, Project
-from tenants.errors import Conflict, InvalidInput, NotFound
+from tenants.errors import Conflict, NotFound
 from tenants.models import Tenant
 from training.engine.base_models import UnknownBaseModel, resolve
 from training.models import Method, RunStatus, TrainingRun
+from training.services.run_settings import invalid, setting_errors
 from webhooks.models import EventType
 from webhooks.services import emit_event
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-
-# What a customer may set, with the bounds that keep a run sane. Unset ones come from the engine's
-# defaults for the dataset's size.
-HYPERPARAMETER_BOUNDS: dict[str, tuple[type, float, float]] = {
-    "epochs": (int, 1, 50),
-    "learning_rate": (float, 1e-6, 1e-2),
-    "batch_size": (int, 1, 512),
-    "max_length": (int, 8, 512),
-    "seed": (int, 0, 2**31 - 1),
-}
-
-
-def _clean_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
-    cleaned: dict[str, Any] = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        if name not in HYPERPARAMETER_BOUNDS:
-            raise InvalidInput(f"Unknown setting {name!r}.", field=name)
-        kind, low, high = HYPERPARAMETER_BOUNDS[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and int(value) != value):
-            raise InvalidInput(f"{name} must be {'an integer' if kind is int else 'a number'}.", field=name)
-        if not low <= value <= high:
-            raise InvalidInput(f"{name} must be between {low:g} and {high:g}.", field=name)
-        cleaned[name] = kind(value)
-    return cleaned
 
 
 @transaction.atomic
@@ -61,6 +35,25 @@ def run_create(
     created_by: User | None = None,
     **hyperparameters: Any,
 ) -> TrainingRun:
+    """Queue a run. Wrong settings (method, base model, hyperparameters) are refused together, in one
+    ``InvalidInput`` whose ``details`` name each; then the dataset must be this project's, and ready."""
+    settings_given, errors = setting_errors(hyperparameters)
+    if method not in Method.values:
+        errors.insert(
+            0,
+            {
+                "field": "method",
+                "code": "invalid",
+                "message": (f"Unknown method {method!r}; use one of {', '.join(Method.values)}."),
+            },
+        )
+    name = base_model or settings.DEFAULT_BASE_MODEL
+    try:
+        resolve(name, settings.TUNEBASE_BASE_MODELS)
+    except UnknownBaseModel as error:
+        errors.insert(0, {"field": "base_model", "code": "invalid", "message": str(error)})
+    if errors:
+        raise invalid(errors)
     dataset = Dataset.objects.for_tenant(tenant).filter(pk=dataset_id, project=project).first()
     if dataset is None:
         raise NotFound("No such dataset in this project.", field="dataset_id")
@@ -73,22 +66,15 @@ def run_create(
         raise Conflict(
             f"Dataset {dataset.name} v{dataset.version} {reason}: it cannot be trained on yet.", field="dataset_id"
         )
-    if method not in Method.values:
-        raise InvalidInput(f"Unknown method {method!r}; use one of {', '.join(Method.values)}.", field="method")
     # A run starts only while the period has training time left (it then runs to its end).
     quota_check(tenant_id=tenant.pk, kind=UsageKind.TRAINING_SECONDS, quantity=1)
-    name = base_model or settings.DEFAULT_BASE_MODEL
-    try:
-        resolve(name, settings.TUNEBASE_BASE_MODELS)
-    except UnknownBaseModel as error:
-        raise InvalidInput(str(error), field="base_model") from None
     run = TrainingRun.all_tenants.create(
         tenant=tenant,
         project=project,
         dataset=dataset,
         base_model=name,
         method=method,
-        hyperparameters=_clean_hyperparameters(hyperparameters),
+        hyperparameters=settings_given,
         created_by=created_by,
         progress={"phase": "queued"},
     )
