@@ -198,6 +198,7 @@ class AuditAction(models.TextChoices):
     CREDIT_GRANTED = "billing.credit_granted", "Credit granted"
     SPEND_CAP_CHANGED = "billing.spend_cap_changed", "Spend cap changed"
     USAGE_RESENT = "billing.usage_resent", "Usage sent to Stripe again"
+    CONFIDENCE_THRESHOLD_ADOPTED = "project.threshold_adopted", "Confidence threshold adopted"
 
 
 class AuditEvent(TenantOwnedModel):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from training.views import models, runs
+from training.views import calibration, evaluation, models, runs
 
 urlpatterns = [
     path("projects/<uuid:project_id>/runs/", runs.RunListView.as_view(), name="run-list"),
@@ -13,5 +13,21 @@ urlpatterns = [
         "projects/<uuid:project_id>/models/<uuid:version_id>/deploy/",
         models.ModelDeployView.as_view(),
         name="model-deploy",
+    ),
+    path(
+        "projects/<uuid:project_id>/models/<uuid:version_id>/adopt-threshold/",
+        calibration.ThresholdAdoptView.as_view(),
+        name="model-adopt-threshold",
+    ),
+    path("projects/<uuid:project_id>/models/compare/", evaluation.ModelCompareView.as_view(), name="model-compare"),
+    path(
+        "projects/<uuid:project_id>/models/<uuid:version_id>/",
+        evaluation.ModelEvaluationView.as_view(),
+        name="model-evaluation",
+    ),
+    path(
+        "projects/<uuid:project_id>/models/<uuid:version_id>/download/",
+        evaluation.ModelDownloadView.as_view(),
+        name="model-download",
     ),
 ]

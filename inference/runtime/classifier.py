@@ -16,12 +16,18 @@ LoRA/AdaLoRA versions share one loaded encoder per base model (``BasePool``): ea
 its low-rank factors and its head (a few hundred KB), and a forward pass runs the shared encoder with
 that version's weights swapped in (``torch.func.functional_call``), so one process holds hundreds of
 tenants' models. Full fine-tunes hold their own copy of the weights.
+
+Scores are calibrated: a single-label version's logits are divided by the temperature fitted on its
+validation rows at training (``training.engine.calibration``, the manifest's ``temperature``; 1 for
+artifacts written before it) before the softmax, so every path (API, batch files, monitors, the parity
+check) sees the same honest scores.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -78,6 +84,7 @@ class Manifest:
     multi_label: bool
     thresholds: list[float]
     max_length: int
+    temperature: float = 1.0  # serving divides the logits by it (calibrated at training; older artifacts: 1)
 
     @classmethod
     def read(cls, directory: Path) -> Manifest:
@@ -95,7 +102,18 @@ class Manifest:
             multi_label=bool(raw.get("multi_label")),
             thresholds=[float(thresholds.get(name, 0.5 if raw.get("multi_label") else 0.0)) for name in names],
             max_length=int(raw.get("max_length", 128)),
+            temperature=_temperature(raw.get("temperature", 1.0)),
         )
+
+
+def _temperature(value: Any) -> float:
+    try:
+        temperature = float(value)
+    except (TypeError, ValueError):
+        raise ArtifactError(f"the manifest's temperature {value!r} is not a number") from None
+    if not math.isfinite(temperature) or temperature <= 0:
+        raise ArtifactError(f"the manifest's temperature must be a positive number, not {value!r}")
+    return temperature
 
 
 # --- tokenizing and batching ------------------------------------------------------------------------
@@ -206,6 +224,7 @@ class Classifier:
     label_names: list[str]
     multi_label: bool
     thresholds: np.ndarray
+    temperature: float  # the scores are softmax(logits / temperature): calibrated at training
     precision: str
     device: torch.device
     max_length: int
@@ -252,6 +271,7 @@ def load(
         "label_names": manifest.label_names,
         "multi_label": manifest.multi_label,
         "thresholds": np.asarray(manifest.thresholds, dtype=np.float32),
+        "temperature": manifest.temperature,
         "precision": precision,
         "device": target,
         "max_length": manifest.max_length,
@@ -263,6 +283,15 @@ def load(
         return _adapter_classifier(directory, base, dtype, _output(manifest), common)
     model = _own_model(directory, manifest, base_model_path).to(device=target, dtype=dtype).eval()
     return _own_classifier(model, target, _output(manifest), common)
+
+
+def _calibrated(output: str, temperature: float) -> tuple[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """What to ask the forward for, and what turns its answer into scores: the softmax (or sigmoid)
+    itself at temperature 1, else the logits, divided by the temperature before it (a division of a
+    few numbers per text)."""
+    if temperature == 1.0:
+        return output, lambda scores: scores
+    return "logits", lambda logits: _scores(logits / temperature, output)
 
 
 def _own_model(directory: Path, manifest: Manifest, base_model_path: Path | str | None) -> Any:
@@ -284,11 +313,13 @@ def _own_model(directory: Path, manifest: Manifest, base_model_path: Path | str 
 def _own_classifier(model: Any, target: torch.device, output: str, common: dict[str, Any]) -> Classifier:
     """A classifier over a model of its own: the packed forward where it applies, else the model's."""
     prepared = _packed(model.config, dict(model.named_parameters()))
+    temperature = float(common["temperature"])
     if prepared is not None:
         fast = packed.pack(prepared)  # the model itself is not kept: these are its weights now
+        ask, finish = _calibrated(output, temperature)
 
         def packed_forward(token_ids: list[list[int]]) -> torch.Tensor:
-            return packed.logits(fast, token_ids, target, output)
+            return finish(packed.logits(fast, token_ids, target, ask))
 
         return Classifier(**common, nbytes=fast.nbytes, _forward=packed_forward)
 
@@ -296,7 +327,8 @@ def _own_classifier(model: Any, target: torch.device, output: str, common: dict[
 
     def forward(token_ids: list[list[int]]) -> torch.Tensor:
         input_ids, mask = _pad(token_ids, pad_id)
-        return _scores(model(input_ids=input_ids.to(target), attention_mask=mask.to(target)).logits, output)
+        logits = model(input_ids=input_ids.to(target), attention_mask=mask.to(target)).logits
+        return _scores(logits.float() / temperature, output)
 
     nbytes = _tensor_bytes([*model.parameters(), *model.buffers()])
     return Classifier(**common, nbytes=nbytes, _forward=forward)
@@ -340,6 +372,8 @@ def _adapter_classifier(
     if unknown:
         raise ArtifactError(f"head weights {sorted(unknown)[:3]} do not exist in the base model")
     nbytes = _tensor_bytes([*factors.values(), *head.values()])
+    temperature = float(common["temperature"])
+    ask, finish = _calibrated(output, temperature)
 
     def forward(token_ids: list[list[int]]) -> torch.Tensor:
         # W + up @ down, computed per batch: a few MFLOP against the forward's GFLOPs, and no merged
@@ -349,7 +383,7 @@ def _adapter_classifier(
             overrides[weight] = (base.weights[weight].float() + up @ down).to(dtype)
         if base.prepared is not None:
             prepared = packed.override(base.prepared, base.weights, overrides)
-            return packed.logits(prepared, token_ids, base.device, output)
+            return finish(packed.logits(prepared, token_ids, base.device, ask))
         input_ids, mask = _pad(token_ids, base.pad_id)
         with base.lock:
             result = torch.func.functional_call(
@@ -359,7 +393,7 @@ def _adapter_classifier(
                 kwargs={"input_ids": input_ids.to(base.device), "attention_mask": mask.to(base.device)},
                 strict=False,
             )
-        return _scores(result.logits, output)
+        return _scores(result.logits.float() / temperature, output)
 
     return Classifier(**common, nbytes=nbytes, _forward=forward, shared_base=base)
 

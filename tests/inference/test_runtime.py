@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,13 +21,15 @@ TEXTS = ["pizza bread soup", "guitar piano", "football goal match team", "cheese
 
 
 def reference_scores(artifact_dir, texts, multi_label=False):
-    """What transformers/peft compute for the artifact, one text at a time (no padding involved)."""
+    """What transformers/peft compute for the artifact, one text at a time (no padding involved), with
+    the logits divided by the temperature the version was calibrated to (1 when it has none)."""
     model = engine.load_artifact_model(artifact_dir)
     tokenizer = AutoTokenizer.from_pretrained(str(artifact_dir))
+    temperature = json.loads((Path(artifact_dir) / "tunebase.json").read_text()).get("temperature", 1.0)
     rows = []
     with torch.no_grad():
         for text in texts:
-            logits = model(**tokenizer(text, return_tensors="pt")).logits
+            logits = model(**tokenizer(text, return_tensors="pt")).logits / temperature
             rows.append((torch.sigmoid(logits) if multi_label else torch.softmax(logits, -1))[0].numpy())
     return np.stack(rows)
 

@@ -59,6 +59,7 @@ REQUIRED: dict[tuple[str, str], str | None] = {
     ("project-models", "GET"): READ,
     ("model-version-detail", "GET"): READ,
     ("model-version-deploy", "POST"): MANAGE,
+    ("model-version-download", "GET"): READ,
     ("project-batch-predictions", "GET"): READ,
     ("project-batch-predictions", "POST"): PREDICT,
     ("batch-prediction-detail", "GET"): READ,

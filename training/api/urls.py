@@ -19,4 +19,5 @@ urlpatterns = [
     path("projects/<uuid:project_pk>/models/", ProjectModelsViewSet.as_view({"get": "list"}), name="project-models"),
     path("models/<uuid:pk>/", ModelVersionViewSet.as_view({"get": "retrieve"}), name="model-version-detail"),
     path("models/<uuid:pk>/deploy/", ModelVersionViewSet.as_view({"post": "deploy"}), name="model-version-deploy"),
+    path("models/<uuid:pk>/download/", ModelVersionViewSet.as_view({"get": "download"}), name="model-version-download"),
 ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -72,7 +74,7 @@ class ProjectModelsViewSet(ProjectScopedMixin, viewsets.GenericViewSet[ModelVers
 
 
 class ModelVersionViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[ModelVersion]):
-    """``/models/{id}/``: one version; deploy it (also how a rollback is done)."""
+    """``/models/{id}/``: one version; deploy it (also how a rollback is done); download it."""
 
     model = ModelVersion
     serializer_class = ModelVersionSerializer
@@ -82,3 +84,23 @@ class ModelVersionViewSet(TenantScopedMixin, mixins.RetrieveModelMixin, viewsets
     def deploy(self, request: Request, pk: UUID) -> Response:
         version = services.model_deploy(tenant=self.tenant, version_id=self.get_object().pk)
         return Response(ModelVersionSerializer(version).data)
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                response=OpenApiTypes.BINARY,
+                description=(
+                    "The version as one zip: a folder that `transformers` loads with `from_pretrained` "
+                    "(safetensors weights, tokenizer, config.json with the label map), labels.json "
+                    "(labels, thresholds, calibration temperature) and README.md, the model card."
+                ),
+            ),
+        }
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: UUID) -> FileResponse:
+        """The model as one archive to run anywhere with `transformers` alone (LoRA versions come merged)."""
+        archive = services.model_download(tenant=self.tenant, version_id=self.get_object().pk)
+        return FileResponse(
+            archive.file, as_attachment=True, filename=archive.filename, content_type=archive.content_type
+        )

@@ -9,8 +9,9 @@ data, a progress callback and a stop check. The modules:
 - ``state``: the run in memory and its checkpointed state; ``checkpoints``: saving and restoring them.
 - ``progress``: the progress events, their throttling, speed and ETA.
 - ``modeling``: build a model (full, LoRA, AdaLoRA), precision and device choice, the schedule.
-- ``data``: tokenizing, length-sorted batches, the stratified validation split.
+- ``data``: tokenizing, length-sorted batches, the stratified validation split and its one size rule.
 - ``evaluation``: per-class precision/recall/F1, confusion matrix, thresholds.
+- ``calibration``: temperature scaling on the validation split, its error (ECE), suggested confidence thresholds.
 - ``artifacts``: atomic directories, checkpoint files and the saved model directory.
 - ``base_models``: the base encoders this installation offers, and their tokenizers.
 """

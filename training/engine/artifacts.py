@@ -179,7 +179,13 @@ def save_artifact(
     metrics: dict[str, Any],
     parity_texts: Sequence[str],
 ) -> Path:
-    """Write ``output/model`` atomically: weights, tokenizer, manifest, report and the parity sample."""
+    """Write ``output/model`` atomically: weights, tokenizer, manifest, report and the parity sample.
+
+    The manifest's ``temperature`` (the report's ``calibration``, ``training.engine.calibration``) is what
+    serving divides the logits by before the softmax; an artifact written before calibration has none
+    and serves at 1.
+    """
+    temperature = float((metrics.get("calibration") or {}).get("temperature", 1.0))
     manifest = {
         "format_version": FORMAT_VERSION,
         "base_model": base_name,
@@ -188,6 +194,7 @@ def save_artifact(
         "label_names": label_names,
         "multi_label": config.multi_label,
         "thresholds": thresholds,
+        "temperature": temperature,
         "max_length": config.max_length,
         "config": asdict(config),
     }

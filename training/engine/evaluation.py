@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
+from training.engine import calibration
+
 DEFAULT_THRESHOLD = 0.5
 
 
@@ -171,14 +173,29 @@ def epoch_score(logits: np.ndarray, targets: np.ndarray, multi_label: bool) -> t
 
 
 def final_report(
-    logits: np.ndarray, targets: np.ndarray, texts: Sequence[str], label_names: list[str], multi_label: bool
+    logits: np.ndarray,
+    targets: np.ndarray,
+    texts: Sequence[str],
+    label_names: list[str],
+    multi_label: bool,
+    *,
+    held_out: bool = True,
 ) -> tuple[list[float], dict[str, Any]]:
-    """The thresholds to serve with and the report of the best epoch's weights on the validation rows."""
+    """The thresholds to serve with and the report of the best epoch's weights on the validation rows.
+
+    The report's ``calibration`` (``training.engine.calibration``) holds the temperature serving divides
+    the logits by, and the confidence thresholds a project can adopt; ``held_out`` false (the rows are
+    the training rows) leaves the scores uncalibrated.
+    """
+    report: dict[str, Any]
     if multi_label:
         probs = _sigmoid(logits)
         thresholds = tune_thresholds(targets, probs)
-        return thresholds, multi_label_report(targets, probs, thresholds, label_names)
-    predicted = logits.argmax(axis=1)
-    report = single_label_report(targets.tolist(), predicted.tolist(), label_names, texts)
-    # Single-label prediction is an argmax; a threshold would only hide answers. 0 means "always shown".
-    return [0.0] * len(label_names), report
+        report = multi_label_report(targets, probs, thresholds, label_names)
+    else:
+        predicted = logits.argmax(axis=1)
+        report = single_label_report(targets.tolist(), predicted.tolist(), label_names, texts)
+        # Single-label prediction is an argmax; a threshold would only hide answers. 0 means "always shown".
+        thresholds = [0.0] * len(label_names)
+    report["calibration"] = calibration.calibrate(logits, targets, multi_label=multi_label, held_out=held_out)
+    return thresholds, report

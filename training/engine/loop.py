@@ -202,6 +202,7 @@ def _train_epoch(run: Run, counters: Counters, epoch: int, history: list[dict[st
         )
         scheduler.step()
         counters.step += 1
+        run.report.curve.add(counters.step, loss)
         loss_sum += loss
         loss_count += 1
         counters.train_seconds += time.monotonic() - step_started
@@ -243,7 +244,7 @@ def _report_training(
 
 
 def _finish(run: Run, state: RunState, counters: Counters, *, base_name: str, base_path: Path) -> TrainResult:
-    """Evaluate the best epoch's weights and write the artifact."""
+    """Evaluate the best epoch's weights, calibrate their scores and write the artifact."""
     examples, config = run.examples, run.config
     run.report.phase(
         "saving", epoch=state.epoch, step=counters.step, total_steps=run.total_steps, history=state.history
@@ -253,7 +254,12 @@ def _finish(run: Run, state: RunState, counters: Counters, *, base_name: str, ba
         artifacts.load_trainable_state(run.model, best)
     logits = _predict_validation(run)
     thresholds_list, metrics = evaluation.final_report(
-        logits, examples.val.targets, examples.val_texts, examples.label_names, config.multi_label
+        logits,
+        examples.val.targets,
+        examples.val_texts,
+        examples.label_names,
+        config.multi_label,
+        held_out=examples.held_out,
     )
     metrics.update(_run_summary(run, state, counters))
     thresholds = dict(zip(examples.label_names, thresholds_list, strict=True))

@@ -7,23 +7,32 @@ run with a conditional update (one row changed, or someone else has it); ``sweep
 back runs whose worker stopped sending heartbeats (killed, out of memory, machine gone), to resume
 from their last checkpoint, or fails them after ``TRAINING_MAX_ATTEMPTS``.
 
-The modules: ``runs`` (create, cancel, finish), ``queue`` (the dispatcher and the sweeper, system-wide),
-``worker`` (a worker's claim, heartbeat and outcome), ``versions`` (deploy and roll back), ``base_models``
-(what the data check counts tokens with).
+The modules: ``runs`` (create, cancel, finish), ``run_settings`` (what a run may set, checked for the
+dashboard's form and the API alike), ``queue`` (the dispatcher and the sweeper, system-wide),
+``worker`` (a worker's claim, heartbeat and outcome), ``versions`` (deploy and roll back), ``download``
+(a version as one archive), ``base_models`` (what the data check counts tokens with), ``calibration``
+(adopt a version's suggested confidence threshold).
 """
 
 from training.services.base_models import default_token_counter
+from training.services.calibration import threshold_adopt
+from training.services.download import ModelArchive, model_download
 from training.services.queue import dispatch_queued_runs, sweep_stale_runs
-from training.services.runs import HYPERPARAMETER_BOUNDS, run_cancel, run_create, run_finish
+from training.services.run_settings import HYPERPARAMETER_BOUNDS, SETTINGS, clean_run_settings
+from training.services.runs import run_cancel, run_create, run_finish
 from training.services.versions import announce_deployed, model_deploy
 from training.services.worker import run_claim, run_fail, run_heartbeat, run_succeed
 
 __all__ = [
     "HYPERPARAMETER_BOUNDS",
+    "SETTINGS",
+    "ModelArchive",
     "announce_deployed",
+    "clean_run_settings",
     "default_token_counter",
     "dispatch_queued_runs",
     "model_deploy",
+    "model_download",
     "run_cancel",
     "run_claim",
     "run_create",
@@ -32,4 +41,5 @@ __all__ = [
     "run_heartbeat",
     "run_succeed",
     "sweep_stale_runs",
+    "threshold_adopt",
 ]
