@@ -48,10 +48,12 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput
 
-# Links the server writes (emails, quota errors, Stripe's return URLs) point at where it serves.
+# Links the server writes (emails, quota errors, Stripe's return URLs) point at where it serves. Celery's
+# own lines (beat's schedule, each task received and done) log at WARNING, so the server's stay in view.
 run: migrate
 	$(BIN)/python manage.py seed_demo --train --url http://$(ADDR)
-	PUBLIC_URL=$${PUBLIC_URL:-http://$(ADDR)} $(BIN)/python manage.py devserver --addr $(ADDR)
+	PUBLIC_URL=$${PUBLIC_URL:-http://$(ADDR)} CELERY_LOG_LEVEL=$${CELERY_LOG_LEVEL:-WARNING} \
+		$(BIN)/python manage.py devserver --addr $(ADDR)
 
 lint: setup
 	$(BIN)/ruff check .

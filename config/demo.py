@@ -1,8 +1,14 @@
 """A small labeled support dataset for the demo organization that ``make run`` seeds.
 
 Written by hand for the demo (no public dataset is copied): four intents, each from a few phrasings
-and fillers, combined deterministically into 60 messages per intent, so that a first model trains in
-a minute or two on a laptop CPU and the try-it box has something real to answer.
+and fillers, combined deterministically into up to 60 messages per intent (205 in all), so that the
+try-it box has something real to answer.
+
+The demo's run trains with ``DEMO_HYPERPARAMETERS``: the defaults for so small a dataset plan 15 epochs
+(early stopping ended them after 6, the best at the 2nd); 4 epochs at twice the learning rate reach the
+same validation accuracy (1.0 on these templated messages) with confident scores, and texts this short
+need no more than 32 tokens. On 2 idle CPU cores that is ~15 s of training (the whole run, queue to
+deployed version, well under a minute); a busy laptop takes longer.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import csv
 import io
 import itertools
 import random
+from typing import Any
 
 INTENTS: dict[str, tuple[list[str], list[str]]] = {
     "card_arrival": (
@@ -60,6 +67,7 @@ INTENTS: dict[str, tuple[list[str], list[str]]] = {
 }
 WHEN = ["last week", "yesterday", "two weeks ago", "on monday", "this morning", "a month ago"]
 PER_INTENT = 60
+DEMO_HYPERPARAMETERS: dict[str, Any] = {"epochs": 4, "learning_rate": 2e-4, "max_length": 32}
 
 
 def demo_csv(seed: int = 7) -> bytes:

@@ -272,6 +272,8 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_SIGNUP_FORM_CLASS = "tenants.forms.SignupForm"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Emails say "Tunebase", not the host the request came to (there is no Site table: templates/account/email/).
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Tunebase] "
 # Wrong passwords lock the login (allauth's form, which /admin/login/ redirects to) for 15 minutes: after 5
 # for one account, or 10 from one address. The second step's codes count the same way.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/15m/ip,5/15m/key"}
@@ -519,6 +521,9 @@ LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"
 # "json": one JSON object a line (time, level, logger, message, request_id, tenant_id, and the request log's
 # method, path, route, status, duration_ms); "text": the same in one readable line. Workers log the same way.
 LOG_FORMAT = env_choice("LOG_FORMAT", "text" if DEBUG else "json", ("text", "json"))
+# Celery's own lines (beat's "Sending due task" and each task's "received"/"succeeded", every 30 s or so):
+# `make run` sets WARNING so that they do not scroll the server's lines (a confirmation link) away.
+CELERY_LOG_LEVEL = env_choice("CELERY_LOG_LEVEL", LOG_LEVEL, ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -538,6 +543,10 @@ LOGGING = {
         # request's POST data): its records reach the root's handler like any other.
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.db.backends": {"level": "INFO"},
+        # runserver's access log repeats each request (a 4xx or 5xx once more, after django.request's
+        # warning): tunebase.request already writes one line per request.
+        "django.server": {"handlers": [], "propagate": False},
+        "celery": {"level": CELERY_LOG_LEVEL},
     },
 }
 

@@ -23,7 +23,14 @@ class ProjectTryView(ProjectTenantView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         project = self.get_project()
         text = request.POST.get("text", "")
-        context: dict[str, Any] = {"tenant": self.tenant, "project": project, "text": text}
+        context: dict[str, Any] = {
+            "tenant": self.tenant,
+            "membership": self.membership,
+            "breadcrumbs": self.get_breadcrumbs(),
+            "breadcrumb": "Try it",
+            "project": project,
+            "text": text,
+        }
         status = 200
         wait = None
         if text.strip():

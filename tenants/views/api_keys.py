@@ -40,6 +40,8 @@ class ApiKeyListView(ApiKeysTenantView, TemplateView):
 
 class ApiKeyCreateView(ApiKeysTenantView, TemplateView):
     template_name = "tenants/api_key_form.html"
+    breadcrumb_parents = (("API keys", "dashboard:api-key-list"),)
+    breadcrumb = "New"
 
     def form(self, data: Any = None) -> ApiKeyForm:
         return ApiKeyForm(data, projects=selectors.key_projects(tenant=self.tenant))

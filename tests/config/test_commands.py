@@ -96,3 +96,6 @@ def test_seed_demo_with_train_queues_a_demo_model_once(db, settings):
     assert dataset.status == "ready" and dataset.label_count == 4 and dataset.rows_usable >= 200
     assert training.status == "queued" and training.dataset_id == dataset.pk
     assert "Demo model training on" in first
+    # A short plan (not the 15 epochs a dataset this small gets by default): it trains in well under a minute.
+    assert training.hyperparameters == {"epochs": 4, "learning_rate": 2e-4, "max_length": 32}
+    assert "in about a minute" in first

@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlparse
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
@@ -114,3 +115,19 @@ def test_right_after_signing_up_a_key_is_created_without_asking_for_the_password
 
     assert "/accounts/reauthenticate/" not in response.get("Location", "")
     assert ApiKey.objects.for_tenant(tenant).filter(name="first").exists()
+
+
+def test_the_confirmation_mail_speaks_as_tunebase_to_the_address_not_the_host_or_username(client: Client) -> None:
+    client.defaults["HTTP_HOST"] = "127.0.0.1:8100"  # as `make run` on another port serves it
+    sign_up(client)
+
+    message = mail.outbox[-1]
+    user = get_user_model().objects.get(email=EMAIL)
+    body_without_address = message.body.replace(EMAIL, "<address>")
+    assert message.subject.startswith("[Tunebase] ")
+    assert "Hello from" not in message.body and "127.0.0.1:8100]" not in message.subject
+    assert f"Hello {EMAIL}," in message.body and "Tunebase" in body_without_address
+    # The only mention of the host is the confirmation link itself; the username appears nowhere.
+    assert body_without_address.count("127.0.0.1:8100") == 1
+    assert confirmation_path(message.body).startswith("/accounts/confirm-email/")
+    assert not re.search(rf"\b{re.escape(user.username)}\b", body_without_address), message.body

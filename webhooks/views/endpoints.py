@@ -59,6 +59,8 @@ def _changes_endpoint(request: HttpRequest) -> bool:
 
 class WebhookDetailView(_WebhookPage, TemplateView):
     template_name = "webhooks/webhook.html"
+    breadcrumb_parents = (("Webhooks", "dashboard:webhook-list"),)
+    breadcrumb = "Endpoint"  # the template shows the endpoint's URL
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

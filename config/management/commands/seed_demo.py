@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from config.demo import demo_csv
+from config.demo import DEMO_HYPERPARAMETERS, demo_csv
 from projects.models import Dataset, Project, UseCase
 from projects.services.datasets import dataset_upload
 from tenants import db
@@ -58,10 +58,12 @@ class Command(BaseCommand):
                 dataset, _ = dataset_upload(
                     tenant=tenant, project=project, stream=io.BytesIO(data), name="demo-intents.csv", size=len(data)
                 )
-                run_create(tenant=tenant, project=project, dataset_id=dataset.pk, created_by=user)
+                run_create(
+                    tenant=tenant, project=project, dataset_id=dataset.pk, created_by=user, **DEMO_HYPERPARAMETERS
+                )
                 training = (
-                    f"  Demo model training on {dataset.rows_usable} support messages; in a few minutes it answers in"
-                    " the project's Try it box and its predict API"
+                    f"  Demo model training on {dataset.rows_usable} support messages; in about a minute it answers"
+                    " in the project's Try it box and its predict API"
                 )
             # Keys are shown once: each start issues a new one and revokes the one printed last time.
             for old in ApiKey.objects.for_tenant(tenant).filter(name=DEMO_KEY_NAME, revoked=False):
