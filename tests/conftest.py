@@ -28,6 +28,36 @@ from tests.factories import MembershipFactory, ProjectFactory, TenantFactory, Us
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# --- a real browser (tests/test_browser_journey.py, tests/test_layout_browser.py) ---
+
+# Debian's package (``apt-get install chromium``); ``TUNEBASE_CHROMIUM`` names another binary.
+CHROMIUM = Path(os.environ.get("TUNEBASE_CHROMIUM") or "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium reaches for Google's services, and a closed network refuses its connections.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REQUIRE_BROWSER = os.environ.get("TUNEBASE_REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes", "on"}
+SCREENSHOTS = ROOT / "var" / "e2e"  # the browser tests' screenshots
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The browser's binary (skips, or fails under TUNEBASE_REQUIRE_BROWSER, without it); list it first of a
+    test's fixtures, so that a skip starts no worker."""
+    if not CHROMIUM.is_file():
+        message = f"Chromium is absent at {CHROMIUM} (apt-get install chromium; .ci/run installs it)"
+        if REQUIRE_BROWSER:
+            pytest.fail(f"{message}, and TUNEBASE_REQUIRE_BROWSER is set")
+        pytest.skip(message)
+    return CHROMIUM
+
 
 # --- side by side (pytest -n): each pytest-xdist worker process on its own ------------------------------
 

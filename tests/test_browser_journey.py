@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -34,27 +33,12 @@ from inference.models import Alert, Feedback
 from projects.models import Project
 from tenants.db import system_context
 from tenants.models import Membership, Role, Tenant
-from tests.conftest import ROOT, give_authenticator, totp_code
+from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS, give_authenticator, totp_code
 from tests.factories import PASSWORD, toy_csv
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("own_cache", "plans")]
 
-# Debian's package (``apt-get install chromium``); ``TUNEBASE_CHROMIUM`` names another binary.
-CHROMIUM = Path(os.environ.get("TUNEBASE_CHROMIUM") or "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium reaches for Google's services, and a closed network refuses its connections.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-REQUIRE_BROWSER = os.environ.get("TUNEBASE_REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes", "on"}
-SCREENSHOTS = ROOT / "var" / "e2e"
 
 OWNER_EMAIL = "ada@example.com"
 VIEWER_EMAIL = "grace@example.com"
@@ -71,17 +55,6 @@ LOSS_LINE_PIXELS = """() => {
     for (let i = 0; i < rgba.length; i += 4) if (rgba[i] < 90 && rgba[i + 2] > 200 && rgba[i + 3] > 200) n++;
     return n;
 }"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """The browser's binary; first of the test's fixtures, so that a skip starts no worker."""
-    if not CHROMIUM.is_file():
-        message = f"Chromium is absent at {CHROMIUM} (apt-get install chromium; .ci/run installs it)"
-        if REQUIRE_BROWSER:
-            pytest.fail(f"{message}, and TUNEBASE_REQUIRE_BROWSER is set")
-        pytest.skip(message)
-    return CHROMIUM
 
 
 @dataclass

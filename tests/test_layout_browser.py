@@ -20,22 +20,12 @@ from django.test import Client
 
 from tenants.db import system_context
 from tenants.models import Membership, Role, Tenant
+from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS
 from tests.factories import ProjectFactory, UserFactory
-from tests.test_browser_journey import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER, SCREENSHOTS
 
 LONG_EMAIL = "alexandra.konstantinopoulou-papadimitriou@a-rather-long-company-name.example"
 LONG_ORGANIZATION = "Konstantinopoulou Analytics International Holdings"
 PHONE, LAPTOP = 390, 1280
-
-
-@pytest.fixture
-def chromium() -> Path:
-    if not CHROMIUM.is_file():
-        message = f"Chromium is absent at {CHROMIUM} (apt-get install chromium; .ci/run installs it)"
-        if REQUIRE_BROWSER:
-            pytest.fail(f"{message}, and TUNEBASE_REQUIRE_BROWSER is set")
-        pytest.skip(message)
-    return CHROMIUM
 
 
 @pytest.fixture
