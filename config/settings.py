@@ -536,6 +536,8 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["tenant"]},
+        # A logger with no handler at all falls back to Python's last resort, which prints its warnings bare.
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -545,7 +547,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # runserver's access log repeats each request (a 4xx or 5xx once more, after django.request's
         # warning): tunebase.request already writes one line per request.
-        "django.server": {"handlers": [], "propagate": False},
+        "django.server": {"handlers": ["discard"], "propagate": False},
         "celery": {"level": CELERY_LOG_LEVEL},
     },
 }

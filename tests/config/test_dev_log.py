@@ -51,6 +51,8 @@ def test_the_dev_server_writes_one_warning_for_a_refused_request(tmp_path: Path)
     assert "django.request" in warnings[0] and "Not Found" in warnings[0]
     # Beside it, the request log's own line (INFO): method, path, status, duration.
     assert any(" INFO tunebase.request " in line and " 404 " in line for line in about_it), output
+    # and nothing else: not runserver's access line either, bare, from Python's last-resort handler
+    assert len(about_it) == 2, output
 
 
 def _log_lines(tmp_path: Path, **env: str) -> str:
